@@ -1,0 +1,256 @@
+"""Weight initializers: the `Initializer` spec, `variance_scaling` and the `INITIALIZERS` registry.
+
+Every scaled scheme is one call to `variance_scaling(scale, mode, distribution)`, as in JAX:
+Var(W) = scale / n, with n = fan_in, fan_out or their mean. Glorot is (1, fan_avg),
+LeCun (1, fan_in), He (2, fan_in), PyTorch's Linear default (1/3, fan_in, uniform).
+
+References: LeCun et al. 1998, "Efficient BackProp"; Glorot & Bengio 2010;
+He et al. 2015, arXiv:1502.01852; Saxe et al. 2013, arXiv:1312.6120 (orthogonal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from core.types import DEFAULT_DTYPE, FloatArray
+from core.validation import check_int, check_positive
+
+Mode = Literal["fixed", "fan_in", "fan_out", "fan_avg"]
+Distribution = Literal["normal", "truncated_normal", "uniform", "orthogonal", "constant"]
+
+# Std of a standard normal truncated to ±2: dividing by it restores the declared variance.
+TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+
+@dataclass(frozen=True, slots=True)
+class Initializer:
+    """A weight distribution with Var(W_ij) = scale / n(mode), where n("fixed") = 1.
+
+    `value` is only read by the constant distribution (W_ij = value, variance 0).
+    """
+
+    name: str
+    label: str
+    formula: str
+    scale: float
+    mode: Mode
+    distribution: Distribution
+    value: float = 0.0
+
+    def variance(self, fan_in: int, fan_out: int) -> float:
+        """The theoretical Var(W_ij) for a (fan_in, fan_out) matrix."""
+        if self.distribution == "constant":
+            return 0.0
+        if self.distribution == "orthogonal":
+            return self.scale / max(fan_in, fan_out)
+        return self.scale / _fan(self.mode, fan_in, fan_out)
+
+    def sample(
+        self,
+        rng: np.random.Generator,
+        fan_in: int,
+        fan_out: int,
+        dtype: npt.DTypeLike = DEFAULT_DTYPE,
+    ) -> FloatArray:
+        """Draw W with shape (fan_in, fan_out), so that z = x @ W."""
+        shape = (check_int("fan_in", fan_in, low=1), check_int("fan_out", fan_out, low=1))
+        # A Python float (math.sqrt), not np.sqrt: a NumPy float64 factor would promote float32
+        # W to float64 under NEP 50, while a Python scalar keeps W's dtype.
+        std = math.sqrt(self.variance(fan_in, fan_out))
+        if self.distribution == "constant":
+            return np.full(shape, self.value, dtype=dtype)
+        if self.distribution == "normal":
+            return rng.standard_normal(shape, dtype=dtype) * std
+        if self.distribution == "truncated_normal":
+            w = _truncated_standard_normal(rng, shape, dtype)
+            return w * std / TRUNCATED_NORMAL_STD
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0) * std
+            return (rng.random(shape, dtype=dtype) * 2 - 1) * limit
+        return _orthogonal(rng, fan_in, fan_out, dtype) * math.sqrt(self.scale)
+
+
+def _fan(mode: Mode, fan_in: int, fan_out: int) -> float:
+    return {"fixed": 1.0, "fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[
+        mode
+    ]
+
+
+def _truncated_standard_normal(
+    rng: np.random.Generator, shape: tuple[int, int], dtype: npt.DTypeLike
+) -> FloatArray:
+    """N(0, 1) restricted to [-2, 2] by redrawing the 4.6 % of values outside it."""
+    w = rng.standard_normal(shape, dtype=dtype)
+    outside = np.abs(w) > 2
+    while outside.any():
+        w[outside] = rng.standard_normal(int(outside.sum()), dtype=dtype)
+        outside = np.abs(w) > 2
+    return w
+
+
+def _orthogonal(
+    rng: np.random.Generator, fan_in: int, fan_out: int, dtype: npt.DTypeLike
+) -> FloatArray:
+    """A (fan_in, fan_out) matrix with orthonormal columns (or rows, if fan_in < fan_out).
+
+    QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so that the result
+    is uniform (Haar) over orthogonal matrices, not biased by the QR convention.
+    """
+    tall = (max(fan_in, fan_out), min(fan_in, fan_out))
+    q, r = np.linalg.qr(rng.standard_normal(tall))
+    q *= np.sign(np.diag(r))
+    w = q if fan_in >= fan_out else q.T
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def variance_scaling(
+    name: str,
+    label: str,
+    formula: str,
+    scale: float,
+    mode: Mode,
+    distribution: Distribution = "normal",
+) -> Initializer:
+    """The one family behind LeCun, Glorot and He: Var(W) = scale / n(mode)."""
+    return Initializer(name, label, formula, scale, mode, distribution)
+
+
+def normal_std(std: float) -> Initializer:
+    """N(0, std²) for any std > 0: the book's fixed-std experiments with a custom value."""
+    std = check_positive("std", std)
+    return Initializer(
+        f"std_{std:g}",
+        f"std = {std:g}",
+        rf"W \sim \mathcal{{N}}\!\left(0,\ {std:g}^2\right)",
+        std**2,
+        "fixed",
+        "normal",
+    )
+
+
+def constant(value: float) -> Initializer:
+    """W_ij = value everywhere: every unit of a layer starts, and stays, identical."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"constant value must be a finite number, got {value!r}")
+    return Initializer(
+        f"constant_{value:g}",
+        f"Constant W = {value:g}",
+        rf"W_{{ij}} = {value:g}",
+        0.0,
+        "fixed",
+        "constant",
+        float(value),
+    )
+
+
+_N_IN = r"n_\text{in}"
+_N_OUT = r"n_\text{out}"
+
+INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
+    {
+        i.name: i
+        for i in (
+            Initializer("zeros", "Zeros (W = 0)", r"W_{ij} = 0", 0.0, "fixed", "constant"),
+            variance_scaling(
+                "std_0.01",
+                "std = 0.01 (the book's first try)",
+                r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)",
+                1e-4,
+                "fixed",
+            ),
+            variance_scaling("std_1", "std = 1", r"W \sim \mathcal{N}(0,\ 1)", 1.0, "fixed"),
+            variance_scaling(
+                "lecun_normal",
+                'LeCun normal √(1/n): the book\'s "Xavier"',
+                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{1}}{{{_N_IN}}}\right)",
+                1.0,
+                "fan_in",
+            ),
+            variance_scaling(
+                "lecun_uniform",
+                "LeCun uniform",
+                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{3}}{{{_N_IN}}}}}\right)",
+                1.0,
+                "fan_in",
+                "uniform",
+            ),
+            variance_scaling(
+                "glorot_normal",
+                "Glorot/Xavier normal (fan_in + fan_out)",
+                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN} + {_N_OUT}}}\right)",
+                1.0,
+                "fan_avg",
+            ),
+            variance_scaling(
+                "glorot_uniform",
+                "Glorot/Xavier uniform (fan_in + fan_out)",
+                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN} + {_N_OUT}}}}}\right)",
+                1.0,
+                "fan_avg",
+                "uniform",
+            ),
+            variance_scaling(
+                "he_normal",
+                "He/Kaiming normal √(2/n)",
+                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN}}}\right)",
+                2.0,
+                "fan_in",
+            ),
+            variance_scaling(
+                "he_uniform",
+                "He/Kaiming uniform",
+                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN}}}}}\right)",
+                2.0,
+                "fan_in",
+                "uniform",
+            ),
+            Initializer(
+                "orthogonal",
+                "Orthogonal (Saxe et al.)",
+                r"W = Q,\quad A = QR,\ A_{ij} \sim \mathcal{N}(0, 1)",
+                1.0,
+                "fixed",
+                "orthogonal",
+            ),
+            variance_scaling(
+                "torch_default",
+                'PyTorch Linear default U(±1/√n), Glorot\'s "standard"',
+                rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{_N_IN}}}}}\right)",
+                1 / 3,
+                "fan_in",
+                "uniform",
+            ),
+        )
+    }
+)
+
+# Framework names for the same schemes; the UI lists each scheme once, under its registry key.
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "xavier_normal": "glorot_normal",
+        "xavier_uniform": "glorot_uniform",
+        "kaiming_normal": "he_normal",
+        "kaiming_uniform": "he_uniform",
+    }
+)
+
+
+def get_initializer(spec: str | Initializer) -> Initializer:
+    """Resolve a registry key, an alias or an `Initializer`; a `ValueError` lists the names."""
+    if isinstance(spec, Initializer):
+        return spec
+    if isinstance(spec, str):
+        found = INITIALIZERS.get(ALIASES.get(spec, spec))
+        if found is not None:
+            return found
+    raise ValueError(
+        f"unknown initializer {spec!r}; choose one of: {', '.join(INITIALIZERS)} "
+        f"(aliases: {', '.join(ALIASES)}), or pass core.normal_std(std) for a custom std"
+    )

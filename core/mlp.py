@@ -1,0 +1,135 @@
+"""A stack of K fully connected networks of one shape, trained side by side on the same batch.
+
+The book's experiment trains one network per initializer on identical mini-batches. Stacking
+them makes that protocol structural (one batch, K networks) and fast: the first layer of every
+network is one GEMM on the shared batch, the other layers are batched `matmul`s.
+
+Shapes: x (batch, fan_in) is shared; W[l] (K, fan_in, fan_out); b[l] (K, 1, fan_out);
+z[l] = a[l-1] @ W[l] + b[l] and a[l] = f(z[l]), both (K, batch, fan_out). The last layer is
+linear (logits). A single network is simply K = 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from core.activations import Activation
+from core.initializers import Initializer
+from core.types import DEFAULT_DTYPE, FloatArray
+
+
+@dataclass(eq=False)
+class MLP:
+    """Parameters of K stacked networks; `weights[0]` is a (K, fan_in, fan_out) view of a
+    (fan_in, K, fan_out) buffer, so that the first layers of all K networks form one matrix."""
+
+    weights: list[FloatArray]
+    biases: list[FloatArray]
+    activation: Activation
+
+    @property
+    def n_nets(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.weights[0].shape[1], *(w.shape[2] for w in self.weights))
+
+    @property
+    def params(self) -> list[FloatArray]:
+        """Weights and biases in one list, the order `Grads.params` uses too."""
+        return [*self.weights, *self.biases]
+
+
+@dataclass(eq=False)
+class Grads:
+    """dL/dW and dL/db, shaped like `MLP.weights` and `MLP.biases`."""
+
+    weights: list[FloatArray]
+    biases: list[FloatArray]
+
+    @property
+    def params(self) -> list[FloatArray]:
+        return [*self.weights, *self.biases]
+
+
+@dataclass(eq=False)
+class Cache:
+    """What backward needs from forward: the shared input and every layer's z and a."""
+
+    x: FloatArray
+    z: list[FloatArray]
+    a: list[FloatArray]
+
+
+def first_layer_matrix(w0: FloatArray) -> FloatArray:
+    """(K, fan_in, fan_out) → (fan_in, K·fan_out): the K first layers side by side, as a view."""
+    n_nets, fan_in, fan_out = w0.shape
+    return w0.transpose(1, 0, 2).reshape(fan_in, n_nets * fan_out)
+
+
+def init_mlp(
+    rngs: Sequence[np.random.Generator],
+    initializers: Sequence[Initializer],
+    sizes: Sequence[int],
+    activation: Activation,
+    dtype: npt.DTypeLike = DEFAULT_DTYPE,
+) -> MLP:
+    """K networks with layer sizes `sizes` (input first), network k drawn by initializers[k]
+    from rngs[k]. Every layer, the output layer included, uses that initializer (as the book
+    does); biases start at zero."""
+    if len(rngs) != len(initializers):
+        raise ValueError(f"need one rng per initializer, got {len(rngs)} and {len(initializers)}")
+    n_nets = len(initializers)
+    first = np.empty((sizes[0], n_nets, sizes[1]), dtype=dtype)
+    weights = [first.transpose(1, 0, 2)]
+    weights += [np.empty((n_nets, *shape), dtype=dtype) for shape in itertools.pairwise(sizes[1:])]
+    for k, (rng, init) in enumerate(zip(rngs, initializers, strict=True)):
+        for w in weights:
+            w[k] = init.sample(rng, w.shape[1], w.shape[2], dtype)
+    biases = [np.zeros((n_nets, 1, fan_out), dtype=dtype) for fan_out in sizes[1:]]
+    return MLP(weights, biases, activation)
+
+
+def forward(mlp: MLP, x: FloatArray) -> tuple[FloatArray, Cache]:
+    """Logits (K, batch, classes) of every network for the shared batch x (batch, fan_in)."""
+    batch = x.shape[0]
+    n_nets, _, fan_out = mlp.weights[0].shape
+    # One GEMM for all first layers: (batch, fan_in) @ (fan_in, K·fan_out).
+    z = (x @ first_layer_matrix(mlp.weights[0])).reshape(batch, n_nets, fan_out)
+    z = z.transpose(1, 0, 2) + mlp.biases[0]  # (K, batch, fan_out), contiguous again
+    zs, activations = [z], []
+    for w, b in zip(mlp.weights[1:], mlp.biases[1:], strict=True):
+        a = mlp.activation.fn(zs[-1])
+        activations.append(a)
+        zs.append(np.matmul(a, w) + b)  # (K, batch, fan_out)
+    return zs[-1], Cache(x, zs, activations)
+
+
+def backward(mlp: MLP, cache: Cache, dlogits: FloatArray) -> Grads:
+    """Gradients of the loss whose gradient with respect to the logits is `dlogits`.
+
+    Skips the input's own gradient (nothing learns from it), the most expensive product.
+    """
+    n_layers = len(mlp.weights)
+    dweights: list[FloatArray] = [np.empty(0)] * n_layers
+    dbiases: list[FloatArray] = [np.empty(0)] * n_layers
+    dz = dlogits
+    for layer in range(n_layers - 1, 0, -1):
+        a_prev = cache.a[layer - 1]
+        dweights[layer] = np.matmul(a_prev.transpose(0, 2, 1), dz)  # (K, fan_in, fan_out)
+        dbiases[layer] = dz.sum(axis=1, keepdims=True)
+        da = np.matmul(dz, mlp.weights[layer].transpose(0, 2, 1))  # (K, batch, fan_in)
+        dz = da * mlp.activation.grad(cache.z[layer - 1])
+    n_nets, batch, fan_out = dz.shape
+    # One GEMM for all first layers: (fan_in, batch) @ (batch, K·fan_out).
+    dz_side_by_side = dz.transpose(1, 0, 2).reshape(batch, n_nets * fan_out)
+    dw0 = (cache.x.T @ dz_side_by_side).reshape(-1, n_nets, fan_out)
+    dweights[0] = dw0.transpose(1, 0, 2)
+    dbiases[0] = dz.sum(axis=1, keepdims=True)
+    return Grads(dweights, dbiases)

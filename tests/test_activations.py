@@ -1,0 +1,77 @@
+"""Every registered activation: derivative against finite differences, dtype, range and gain."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from core.activations import ACTIVATIONS, get_activation
+
+NAMES = list(ACTIVATIONS)
+
+
+def _off_kinks(rng: np.random.Generator, n: int = 200) -> np.ndarray:
+    z = rng.uniform(-6, 6, n)
+    return z[np.abs(z) > 1e-3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_grad_matches_finite_differences(name: str, rng: np.random.Generator) -> None:
+    act = ACTIVATIONS[name]
+    z = _off_kinks(rng)
+    eps = 1e-6
+    numeric = (act.fn(z + eps) - act.fn(z - eps)) / (2 * eps)
+    assert_allclose(act.grad(z), numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_preserves_dtype(name: str, dtype: type) -> None:
+    z = np.linspace(-5, 5, 11, dtype=dtype)
+    assert ACTIVATIONS[name].fn(z).dtype == dtype
+    assert ACTIVATIONS[name].grad(z).dtype == dtype
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_output_stays_within_declared_range(name: str) -> None:
+    act = ACTIVATIONS[name]
+    a = act.fn(np.linspace(-50, 50, 100_001))
+    if act.low is not None:
+        assert a.min() >= act.low - 1e-12
+    if act.high is not None:
+        assert a.max() <= act.high + 1e-12
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_max_slope_is_the_supremum_of_the_derivative(name: str) -> None:
+    act = ACTIVATIONS[name]
+    slopes = np.abs(act.grad(np.linspace(-20, 20, 400_001)))
+    assert slopes.max() <= act.max_slope * (1 + 1e-6)
+    assert slopes.max() >= act.max_slope * (1 - 1e-3)
+
+
+def test_activation_extreme_inputs_stay_finite_and_quiet() -> None:
+    z = np.array([-1e4, -800.0, 0.0, 800.0, 1e4])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for act in ACTIVATIONS.values():
+            assert np.isfinite(act.fn(z)).all(), act.name
+            assert np.isfinite(act.grad(z)).all(), act.name
+
+
+def test_activation_gains_follow_pytorch_calculate_gain() -> None:
+    expected = {"sigmoid": 1.0, "tanh": 5 / 3, "relu": math.sqrt(2), "linear": 1.0, "selu": 0.75}
+    for name, gain in expected.items():
+        assert ACTIVATIONS[name].gain == pytest.approx(gain)
+    assert ACTIVATIONS["leaky_relu"].gain == pytest.approx(math.sqrt(2 / (1 + 0.01**2)))
+
+
+def test_relu_derivative_at_zero_is_zero() -> None:
+    assert ACTIVATIONS["relu"].grad(np.zeros(1))[0] == 0
+
+
+def test_get_activation_unknown_name_lists_choices() -> None:
+    with pytest.raises(ValueError, match="choose one of: sigmoid, tanh, relu"):
+        get_activation("swish")

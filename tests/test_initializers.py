@@ -1,0 +1,151 @@
+"""Every registered initializer against its own formula: moments, bounds, orthogonality, dtype."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from core.initializers import (
+    INITIALIZERS,
+    TRUNCATED_NORMAL_STD,
+    Initializer,
+    constant,
+    get_initializer,
+    normal_std,
+    variance_scaling,
+)
+
+SHAPES = [(784, 100), (256, 512), (100, 100)]
+NAMES = list(INITIALIZERS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("fan_in", "fan_out"), SHAPES)
+def test_initializer_moments_match_variance_formula(
+    name: str, fan_in: int, fan_out: int, rng: np.random.Generator
+) -> None:
+    init = INITIALIZERS[name]
+    w = init.sample(rng, fan_in, fan_out, np.float64)
+    var = init.variance(fan_in, fan_out)
+    n = w.size
+    assert w.shape == (fan_in, fan_out)
+    if var == 0:
+        assert not w.any()
+        return
+    # Sample mean: standard error σ/√n. Sample variance: relative standard error √(2/n)
+    # for a normal, smaller for a uniform; 5 standard errors either way.
+    assert abs(w.mean()) < 5 * math.sqrt(var / n)
+    assert w.var() == pytest.approx(var, rel=5 * math.sqrt(2 / n))
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, i in INITIALIZERS.items() if i.distribution == "uniform"]
+)
+@pytest.mark.parametrize(("fan_in", "fan_out"), SHAPES)
+def test_uniform_initializer_stays_within_limit(
+    name: str, fan_in: int, fan_out: int, rng: np.random.Generator
+) -> None:
+    init = INITIALIZERS[name]
+    limit = math.sqrt(3 * init.variance(fan_in, fan_out))
+    w = init.sample(rng, fan_in, fan_out, np.float64)
+    assert np.abs(w).max() <= limit
+    assert np.abs(w).max() > 0.99 * limit  # and fills the interval
+
+
+@pytest.mark.parametrize(("fan_in", "fan_out"), SHAPES)
+def test_orthogonal_initializer_is_orthogonal(
+    fan_in: int, fan_out: int, rng: np.random.Generator
+) -> None:
+    w = INITIALIZERS["orthogonal"].sample(rng, fan_in, fan_out, np.float64)
+    gram = w.T @ w if fan_in >= fan_out else w @ w.T
+    assert_allclose(gram, np.eye(min(fan_in, fan_out)), atol=1e-10)
+
+
+def test_book_formulas_for_784_to_100() -> None:
+    """NOTES: the book's 'Xavier' √(1/n) and the frameworks' Glorot differ, 0.0357 vs 0.0476."""
+    assert math.sqrt(INITIALIZERS["lecun_normal"].variance(784, 100)) == pytest.approx(0.0357, 1e-3)
+    assert math.sqrt(INITIALIZERS["glorot_normal"].variance(784, 100)) == pytest.approx(
+        0.0476, 1e-3
+    )
+    assert INITIALIZERS["he_normal"].variance(784, 100) == pytest.approx(2 / 784)
+    assert INITIALIZERS["torch_default"].variance(784, 100) == pytest.approx(1 / (3 * 784))
+    assert INITIALIZERS["std_0.01"].variance(784, 100) == pytest.approx(1e-4)
+
+
+def test_lecun_normal_label_names_the_books_xavier() -> None:
+    assert 'the book\'s "Xavier"' in INITIALIZERS["lecun_normal"].label
+    assert "fan_in + fan_out" in INITIALIZERS["glorot_normal"].label
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_initializer_sample_has_requested_dtype(
+    name: str, dtype: type, rng: np.random.Generator
+) -> None:
+    assert INITIALIZERS[name].sample(rng, 30, 20, dtype).dtype == dtype
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_initializer_has_label_and_latex_formula(name: str) -> None:
+    init = INITIALIZERS[name]
+    assert init.name == name
+    assert init.label
+    assert "W" in init.formula
+
+
+def test_truncated_normal_keeps_declared_variance(rng: np.random.Generator) -> None:
+    init = variance_scaling("t", "t", "W", 2.0, "fan_in", "truncated_normal")
+    w = init.sample(rng, 1000, 500, np.float64)
+    std = math.sqrt(2 / 1000)
+    assert np.abs(w).max() <= 2 * std / TRUNCATED_NORMAL_STD
+    assert w.var() == pytest.approx(std**2, rel=5 * math.sqrt(2 / w.size))
+
+
+def test_normal_std_draws_custom_std(rng: np.random.Generator) -> None:
+    init = normal_std(0.05)
+    assert init.variance(10, 10) == pytest.approx(0.0025)
+    assert init.sample(rng, 500, 500, np.float64).std() == pytest.approx(0.05, rel=0.01)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "0.1", True])
+def test_normal_std_rejects_non_positive_or_non_numbers(bad: object) -> None:
+    with pytest.raises(ValueError, match="std must be a finite number > 0"):
+        normal_std(bad)  # type: ignore[arg-type]
+
+
+def test_constant_initializer_fills_value(rng: np.random.Generator) -> None:
+    w = constant(0.3).sample(rng, 4, 5)
+    assert (w == np.float32(0.3)).all()
+    assert constant(0.3).variance(4, 5) == 0
+
+
+def test_get_initializer_resolves_aliases_and_specs() -> None:
+    assert get_initializer("xavier_normal") is INITIALIZERS["glorot_normal"]
+    assert get_initializer("kaiming_uniform") is INITIALIZERS["he_uniform"]
+    custom = normal_std(0.2)
+    assert get_initializer(custom) is custom
+    assert isinstance(get_initializer("he_normal"), Initializer)
+
+
+def test_get_initializer_unknown_name_lists_choices() -> None:
+    with pytest.raises(ValueError, match=r"choose one of: zeros, std_0\.01, std_1, lecun_normal"):
+        get_initializer("kaiming")
+
+
+@pytest.mark.parametrize(("fan_in", "fan_out"), [(0, 5), (5, -1), (2.5, 3)])
+def test_initializer_sample_rejects_bad_fans(
+    fan_in: object, fan_out: object, rng: np.random.Generator
+) -> None:
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
+        INITIALIZERS["he_normal"].sample(rng, fan_in, fan_out)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("global_rng_untouched")
+def test_initializer_sample_is_reproducible_and_leaves_global_state_alone() -> None:
+    for init in INITIALIZERS.values():
+        a = init.sample(np.random.default_rng(7), 50, 40)
+        b = init.sample(np.random.default_rng(7), 50, 40)
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,103 @@
+"""The stacked MLP's backward pass against finite differences, for every activation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from core.activations import ACTIVATIONS
+from core.initializers import INITIALIZERS
+from core.losses import softmax_cross_entropy
+from core.mlp import MLP, backward, forward, init_mlp
+from tests.gradcheck import numeric_grad
+
+
+def _loss(mlp: MLP, x: np.ndarray, y: np.ndarray) -> float:
+    """Sum over the stacked networks: each one's gradient is then its own loss's gradient."""
+    logits, _ = forward(mlp, x)
+    return float(softmax_cross_entropy(logits, y)[0].sum())
+
+
+def _tiny_net(rng: np.random.Generator, activation: str, n_nets: int = 2) -> tuple[MLP, np.ndarray]:
+    """5→4→4→3 so the shared first layer, a middle layer and the output layer are all checked;
+    redrawn until no pre-activation sits within 1e-4 of a kink."""
+    inits = [INITIALIZERS["glorot_normal"]] * n_nets
+    while True:
+        mlp = init_mlp([rng] * n_nets, inits, (5, 4, 4, 3), ACTIVATIONS[activation], np.float64)
+        for b in mlp.biases:
+            b[...] = rng.standard_normal(b.shape) * 0.1
+        x = rng.standard_normal((3, 5))
+        _, cache = forward(mlp, x)
+        if all(np.abs(z).min() > 1e-4 for z in cache.z):
+            return mlp, x
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_mlp_backward_matches_finite_differences(activation: str, rng: np.random.Generator) -> None:
+    mlp, x = _tiny_net(rng, activation)
+    y = rng.integers(0, 3, 3)
+    logits, cache = forward(mlp, x)
+    _, dlogits = softmax_cross_entropy(logits, y)
+    grads = backward(mlp, cache, dlogits)
+    for param, grad in zip(mlp.params, grads.params, strict=True):
+        numeric = numeric_grad(lambda: _loss(mlp, x, y), param)
+        assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_mlp_backward_directional_derivative_on_book_architecture(
+    rng: np.random.Generator,
+) -> None:
+    """⟨∇L, v⟩ against [L(θ+εv) − L(θ−εv)] / 2ε for a random direction v, 784-100×4-10."""
+    inits = [INITIALIZERS["he_normal"], INITIALIZERS["lecun_normal"]]
+    mlp = init_mlp(
+        [rng, rng], inits, (784, 100, 100, 100, 100, 10), ACTIVATIONS["tanh"], np.float64
+    )
+    x = rng.random((16, 784))
+    y = rng.integers(0, 10, 16)
+    logits, cache = forward(mlp, x)
+    _, dlogits = softmax_cross_entropy(logits, y)
+    grads = backward(mlp, cache, dlogits)
+    directions = [rng.standard_normal(p.shape) for p in mlp.params]
+    analytic = sum(float((g * v).sum()) for g, v in zip(grads.params, directions, strict=True))
+    eps = 1e-6
+    losses = []
+    for sign in (1, -1):
+        for p, v in zip(mlp.params, directions, strict=True):
+            p += sign * eps * v
+        losses.append(_loss(mlp, x, y))
+        for p, v in zip(mlp.params, directions, strict=True):
+            p -= sign * eps * v
+    assert analytic == pytest.approx((losses[0] - losses[1]) / (2 * eps), rel=1e-6)
+
+
+def test_stacked_networks_are_independent(rng: np.random.Generator) -> None:
+    """Network k's logits and gradients are what it would get alone: stacking changes nothing."""
+    inits = [INITIALIZERS["he_normal"], INITIALIZERS["std_0.01"], INITIALIZERS["orthogonal"]]
+    rngs = [np.random.default_rng(s) for s in (1, 2, 3)]
+    stacked = init_mlp(rngs, inits, (20, 8, 8, 4), ACTIVATIONS["relu"], np.float64)
+    x = rng.standard_normal((6, 20))
+    y = rng.integers(0, 4, 6)
+    logits, cache = forward(stacked, x)
+    grads = backward(stacked, cache, softmax_cross_entropy(logits, y)[1])
+    for k, init in enumerate(inits):
+        alone = init_mlp(
+            [np.random.default_rng(k + 1)], [init], (20, 8, 8, 4), ACTIVATIONS["relu"], np.float64
+        )
+        logits_k, cache_k = forward(alone, x)
+        grads_k = backward(alone, cache_k, softmax_cross_entropy(logits_k, y)[1])
+        assert_allclose(logits[k], logits_k[0], rtol=1e-12, atol=1e-14)
+        for g, g_k in zip(grads.params, grads_k.params, strict=True):
+            assert_allclose(g[k], g_k[0], rtol=1e-10, atol=1e-14)
+
+
+def test_init_mlp_shapes_and_dtype(rng: np.random.Generator) -> None:
+    mlp = init_mlp([rng] * 3, [INITIALIZERS["he_normal"]] * 3, (784, 50, 10), ACTIVATIONS["relu"])
+    assert mlp.sizes == (784, 50, 10)
+    assert mlp.n_nets == 3
+    assert [w.shape for w in mlp.weights] == [(3, 784, 50), (3, 50, 10)]
+    assert [b.shape for b in mlp.biases] == [(3, 1, 50), (3, 1, 10)]
+    assert all(p.dtype == np.float32 for p in mlp.params)
+    logits, _ = forward(mlp, np.zeros((7, 784), np.float32))
+    assert logits.shape == (3, 7, 10)
+    assert logits.dtype == np.float32

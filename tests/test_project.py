@@ -1,0 +1,32 @@
+"""The project's promises to a newcomer: the README's commands are the ones CI runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ci_test_command() -> str:
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    return next(line for line in lines if line.startswith("python3 -m venv"))
+
+
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    assert _ci_test_command() in (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_the_app_with_streamlit_run() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -r requirements.txt && .venv/bin/streamlit run streamlit_app.py" in readme
+
+
+def test_app_requirements_exclude_test_tools_and_torch() -> None:
+    app = (ROOT / "requirements.txt").read_text().lower()
+    for tool in ("pytest", "hypothesis", "playwright", "ruff", "torch"):
+        assert tool not in app
+
+
+def test_core_never_imports_streamlit() -> None:
+    for path in (ROOT / "core").rglob("*.py"):
+        assert "import streamlit" not in path.read_text(), path.name

@@ -1,0 +1,45 @@
+"""smooth_curve: the book's Kaiser smoothing, same length, NaN after a divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.smoothing import smooth_curve
+
+
+def test_smooth_curve_keeps_length_and_constants(rng: np.random.Generator) -> None:
+    assert np.allclose(smooth_curve(np.full(50, 2.3)), 2.3)
+    noisy = 1 + 0.1 * rng.standard_normal(500)
+    smooth = smooth_curve(noisy)
+    assert smooth.shape == noisy.shape
+    assert smooth.std() < 0.5 * noisy.std()
+
+
+def test_smooth_curve_matches_the_books_smooth_curve(rng: np.random.Generator) -> None:
+    x = rng.random(200)
+    window = 11
+    s = np.r_[x[window - 1 : 0 : -1], x, x[-1:-window:-1]]
+    w = np.kaiser(window, 2)
+    y = np.convolve(w / w.sum(), s, mode="valid")
+    np.testing.assert_allclose(smooth_curve(x), y[5 : len(y) - 5])
+
+
+def test_smooth_curve_stops_at_divergence() -> None:
+    x = np.r_[np.linspace(2.3, 1.0, 30), np.inf, np.full(9, np.nan)]
+    smooth = smooth_curve(x)
+    assert np.isfinite(smooth[:30]).all()
+    assert np.isnan(smooth[30:]).all()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 10])
+def test_smooth_curve_handles_short_curves(n: int) -> None:
+    x = np.arange(n, dtype=float)
+    smooth = smooth_curve(x)
+    assert smooth.shape == (n,)
+    assert np.isfinite(smooth).all()
+
+
+def test_smooth_curve_rejects_bad_window() -> None:
+    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+        smooth_curve(np.ones(5), window=0)
