@@ -19,13 +19,13 @@ from core.activations import get_activation
 from core.dataset import Dataset
 from core.initializers import Initializer, get_initializer
 from core.losses import softmax_cross_entropy
-from core.mlp import MLP, backward, forward, init_mlp
+from core.mlp import MLP, backward, forward, init_mlp, zeros_like_grads
 from core.optim import make_optimizer
 from core.types import DEFAULT_DTYPE, FloatArray
 from core.validation import check_int, check_positive
 
 N_CLASSES = 10
-_PIXEL_SCALE = 1 / 255
+_PIXEL_SCALE = DEFAULT_DTYPE(1 / 255)  # a float32 scalar: uint8 × it is computed in float32
 _EVAL_CHUNK = 2000  # test digits per forward pass when scoring: bounds the memory it needs
 
 
@@ -101,23 +101,26 @@ def train_compare(
     batch_rng = np.random.default_rng(data_ss)
     sizes = (data.x_train.shape[1], *widths, N_CLASSES)
     mlp = init_mlp(init_rngs, inits, sizes, act, DEFAULT_DTYPE)
+    grads = zeros_like_grads(mlp)
 
     losses = np.full((len(inits), iterations), np.nan, dtype=np.float64)
     diverged_at: list[int | None] = [None] * len(inits)
     alive = np.ones(len(inits), dtype=bool)
+    pixels = np.empty((batch_size, sizes[0]), dtype=np.uint8)
     x_batch = np.empty((batch_size, sizes[0]), dtype=DEFAULT_DTYPE)
     start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step in range(1, iterations + 1):
             rows = batch_rng.integers(0, data.n_train, batch_size)
-            np.multiply(data.x_train[rows], _PIXEL_SCALE, out=x_batch)
+            np.take(data.x_train, rows, axis=0, out=pixels)
+            np.multiply(pixels, _PIXEL_SCALE, out=x_batch)
             logits, cache = forward(mlp, x_batch)
             loss, dlogits = softmax_cross_entropy(logits, data.y_train[rows])
             losses[alive, step - 1] = loss[alive]
             for k in np.flatnonzero(alive & ~np.isfinite(loss)):
                 diverged_at[k], alive[k] = step, False
                 _freeze(mlp, dlogits, k)
-            opt.step(mlp.params, backward(mlp, cache, dlogits).params)
+            opt.step(mlp.params, backward(mlp, cache, dlogits, out=grads).params)
             if on_progress is not None and (step % progress_every == 0 or step == iterations):
                 on_progress(
                     TrainProgress(
