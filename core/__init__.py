@@ -1,5 +1,17 @@
 """Init Lab's NumPy core: initializers, activations, the forward-pass and training experiments,
-and MNIST data. Plain NumPy, no UI: the Streamlit app and the tests both call this API."""
+and MNIST data. Plain NumPy, no UI: the Streamlit app and the tests both call this API.
+
+Importing core limits BLAS to one thread for the whole process: core's products are small,
+so BLAS threads gain little on an idle machine and, on a busy one, spin-wait for a core held
+by another process (a 100×100 product measured 30-150× slower). Core runs its independent
+work in Python threads instead (`core.parallel`).
+"""
+
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(limits=1, user_api="blas")
+
+# ruff: noqa: E402 (the limit above must be set before any BLAS call of the modules below)
 
 from core.activations import ACTIVATIONS, Activation, get_activation
 from core.dataset import Dataset

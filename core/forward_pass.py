@@ -5,7 +5,11 @@ Defaults reproduce the book: 1000 samples of 100 standard-normal inputs, 5 hidde
 float64 statistics; a layer that leaves float32's range (~3.4e38) ends the report with a label.
 Histograms are binned here so that a UI never ships raw values.
 
-References: Glorot & Bengio 2010 (Fig. 3, 6); He et al. 2015, arXiv:1502.01852 (§2.2).
+Backward, as in Glorot & Bengio's Fig. 7 and 8: a standard-normal gradient ∂L/∂a is injected
+at the last layer and back-propagated; each layer reports ∂L/∂z and the std of ∂L/∂W. Beside
+every measured std stands the one variance propagation predicts (`core.theory`).
+
+References: Glorot & Bengio 2010 (Fig. 3, 6, 7, 8); He et al. 2015, arXiv:1502.01852 (§2.2).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy.typing as npt
 
 from core.activations import Activation, get_activation
 from core.initializers import Initializer, get_initializer
+from core.theory import predicted_stds
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import check_int
 
@@ -30,6 +35,9 @@ class LayerStats:
     `saturated`: fraction of values whose |f'(z)| < 5 % of max |f'|.
     `dead`: fraction of units saturated for every sample (they pass no gradient at all).
     `zero_fraction`: fraction of exact zeros (ReLU's spike), excluded from `counts` when asked.
+    `grad_*`: the back-propagated gradient ∂L/∂z at this layer (zeros excluded like `counts`);
+    NaN std and empty counts below a layer where it overflowed. `weight_grad_std`: std of ∂L/∂W.
+    `predicted_std`, `predicted_grad_std`: what variance propagation says they should be.
     """
 
     layer: int
@@ -40,18 +48,26 @@ class LayerStats:
     saturated: float
     dead: float
     zero_fraction: float
+    grad_counts: IntArray
+    grad_edges: FloatArray
+    grad_std: float
+    weight_grad_std: float
+    predicted_std: float
+    predicted_grad_std: float
 
 
 @dataclass(frozen=True, eq=False)
 class ForwardResult:
     """Per-layer statistics; `overflow_layer` is the first layer whose values left the float
-    range (the layers from there on are not reported), or None."""
+    range (the layers from there on are not reported), or None; `grad_overflow_layer` is the
+    same for the backward pass, counted from the top."""
 
     activation: Activation
     initializer: Initializer
     width: int
     layers: tuple[LayerStats, ...]
     overflow_layer: int | None
+    grad_overflow_layer: int | None = None
 
 
 def activation_histograms(
@@ -81,26 +97,71 @@ def activation_histograms(
     check_int("bins", bins, low=1)
     check_int("seed", seed, low=0)
 
-    data_ss, init_ss = np.random.SeedSequence(seed).spawn(2)
+    data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
     init_rng = np.random.default_rng(init_ss)
     a = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-    layer_values: list[tuple[FloatArray, FloatArray]] = []
+    inputs, weights, zs, activations = [], [], [], []
     overflow_layer = None
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in range(1, n_layers + 1):
-            z = a @ init.sample(init_rng, width, width, dtype)  # (n_samples, width)
-            a = act.fn(z)
-            if not (np.isfinite(z).all() and np.isfinite(a).all()):
+            w = init.sample(init_rng, width, width, dtype)
+            z = a @ w  # (n_samples, width)
+            a_next = act.fn(z)
+            if not (np.isfinite(z).all() and np.isfinite(a_next).all()):
                 overflow_layer = layer
                 break
-            layer_values.append((z, a))
+            inputs.append(a)
+            weights.append(w)
+            zs.append(z)
+            activations.append(a_next)
+            a = a_next
+        top_grad = np.random.default_rng(grad_ss).standard_normal(a.shape, dtype=dtype)
+        deltas, weight_grad_stds, grad_overflow_layer = _backward(
+            act, inputs, weights, zs, top_grad
+        )
 
-    value_range = _shared_range(act, [a for _, a in layer_values])
+    predicted = predicted_stds(act, init.variance(width, width), len(zs), width)
+    value_range = _shared_range(act, activations)
+    grad_range = _symmetric_range(deltas)
     stats = tuple(
-        _layer_stats(i, z, a, act, bins, value_range, exclude_zeros)
-        for i, (z, a) in enumerate(layer_values, start=1)
+        LayerStats(
+            layer=i + 1,
+            **_value_stats(activations[i], zs[i], act, bins, value_range, exclude_zeros),
+            **_grad_stats(deltas[i], bins, grad_range, exclude_zeros),
+            weight_grad_std=weight_grad_stds[i],
+            predicted_std=float(predicted.activation[i]),
+            predicted_grad_std=float(predicted.gradient[i]),
+        )
+        for i in range(len(zs))
     )
-    return ForwardResult(act, init, width, stats, overflow_layer)
+    return ForwardResult(act, init, width, stats, overflow_layer, grad_overflow_layer)
+
+
+def _backward(
+    act: Activation,
+    inputs: list[FloatArray],
+    weights: list[FloatArray],
+    zs: list[FloatArray],
+    top_grad: FloatArray,
+) -> tuple[list[FloatArray | None], list[float], int | None]:
+    """∂L/∂z per layer (None below an overflow) and the std of ∂L/∂W, from ∂L/∂a_top.
+
+    δ_l = g_l · f'(z_l), ∂L/∂W_l = a_{l-1}ᵀ δ_l / n_samples, g_{l-1} = δ_l W_lᵀ.
+    """
+    n_layers = len(zs)
+    deltas: list[FloatArray | None] = [None] * n_layers
+    weight_grad_stds = [float("nan")] * n_layers
+    grad = top_grad  # (n_samples, width)
+    for i in range(n_layers - 1, -1, -1):
+        delta = act.grad(zs[i])
+        delta *= grad
+        if not np.isfinite(delta).all():
+            return deltas, weight_grad_stds, i + 1
+        deltas[i] = delta
+        weight_grad = inputs[i].T @ delta  # (width, width)
+        weight_grad_stds[i] = float(weight_grad.std(dtype=np.float64)) / len(delta)
+        grad = delta @ weights[i].T
+    return deltas, weight_grad_stds, None
 
 
 def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, float]:
@@ -119,35 +180,60 @@ def uniform_histogram(
     bincount: 10× faster than np.histogram on 10^5 values, which redraws need."""
     low, high = value_range
     values = values.ravel()
-    inside = values[(values >= low) & (values <= high)]  # values outside are not counted
-    # Clipped both ways: rounding can put the edges' own values one bin beyond the range.
-    index = np.clip(((inside - low) * (bins / (high - low))).astype(np.intp), 0, bins - 1)
+    if values.min(initial=low) < low or values.max(initial=high) > high:
+        values = values[(values >= low) & (values <= high)]  # values outside are not counted
+    scaled = np.subtract(values, low, dtype=np.float64)  # float64: exact for float32 inputs
+    scaled *= bins / (high - low)
+    index = scaled.astype(np.intp)
+    np.minimum(index, bins - 1, out=index)  # the top edge's own values go in the last bin
     return np.bincount(index, minlength=bins), np.linspace(low, high, bins + 1)
 
 
-def _layer_stats(
-    layer: int,
-    z: FloatArray,
+def _symmetric_range(values: list[FloatArray | None]) -> tuple[float, float]:
+    """±max|value| over the layers that have values: gradients are centred on zero."""
+    top = max((float(np.abs(v).max()) for v in values if v is not None), default=0.0)
+    top = top if top > 0 else 1.0
+    return -top, top
+
+
+def _value_stats(
     a: FloatArray,
+    z: FloatArray,
     act: Activation,
     bins: int,
     value_range: tuple[float, float],
     exclude_zeros: bool,
-) -> LayerStats:
+) -> dict[str, object]:
     zeros = a == 0
-    binned = a[~zeros] if exclude_zeros else a
-    counts, edges = uniform_histogram(binned, bins, value_range)
+    counts, edges = uniform_histogram(a[~zeros] if exclude_zeros else a, bins, value_range)
     saturated = np.abs(act.grad(z)) < SATURATION_THRESHOLD * act.max_slope  # (n_samples, width)
-    return LayerStats(
-        layer=layer,
-        counts=counts,
-        edges=edges,
-        mean=float(a.mean(dtype=np.float64)),
-        std=float(a.std(dtype=np.float64)),
-        saturated=float(saturated.mean()),
-        dead=float(saturated.all(axis=0).mean()),
-        zero_fraction=float(zeros.mean()),
-    )
+    return {
+        "counts": counts,
+        "edges": edges,
+        "mean": float(a.mean(dtype=np.float64)),
+        "std": float(a.std(dtype=np.float64)),
+        "saturated": float(saturated.mean()),
+        "dead": float(saturated.all(axis=0).mean()),
+        "zero_fraction": float(zeros.mean()),
+    }
+
+
+def _grad_stats(
+    delta: FloatArray | None, bins: int, grad_range: tuple[float, float], exclude_zeros: bool
+) -> dict[str, object]:
+    if delta is None:  # below a backward overflow
+        return {
+            "grad_counts": np.zeros(bins, dtype=np.intp),
+            "grad_edges": np.linspace(*grad_range, bins + 1),
+            "grad_std": float("nan"),
+        }
+    binned = delta[delta != 0] if exclude_zeros else delta
+    counts, edges = uniform_histogram(binned, bins, grad_range)
+    return {
+        "grad_counts": counts,
+        "grad_edges": edges,
+        "grad_std": float(delta.std(dtype=np.float64)),
+    }
 
 
 def verdict(result: ForwardResult) -> str:

@@ -1,0 +1,199 @@
+"""Init Lab: see why weight initialization matters (Deep Learning from Scratch, §6.2).
+
+Thin on purpose: `sidebar_controls()` turns widgets into a frozen config, `core` computes,
+and the render functions below only draw. Run with `streamlit run streamlit_app.py`.
+
+References: Glorot & Bengio 2010; He et al. 2015, arXiv:1502.01852;
+LeCun et al. 1998, "Efficient BackProp".
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+import core
+from core.mnist import DownloadProgress
+from ui import charts, text
+from ui.compute import cached_forward_view, load_dataset
+from ui.config import ForwardConfig, TrainConfig
+from ui.controls import preset_buttons, sidebar_controls, training_controls
+from ui.frames import ForwardView, loss_frame, results_frame
+from ui.limits import MAX_ITERATIONS, TRAIN_BUDGET_MULTIPLE, cap_forward, training_over_budget
+from ui.training import TrainRun, run_race, stored_run
+
+ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
+PERCENT = st.column_config.NumberColumn(format="percent")
+STATS_COLUMNS = {
+    "Mean": st.column_config.NumberColumn(format="%.3g"),
+    "Std": st.column_config.NumberColumn(format="%.3g"),
+    "Saturated": st.column_config.NumberColumn(
+        format="percent", help="Share of values where the slope f'(z) is below 5 % of its maximum"
+    ),
+    "Dead units": st.column_config.NumberColumn(
+        format="percent", help="Share of units saturated for every input: they pass no gradient"
+    ),
+    "Exact zeros": PERCENT,
+}
+RESULT_COLUMNS = {
+    "Key": None,  # hidden: the label says the same thing in words
+    "Final loss": st.column_config.NumberColumn(
+        format="%.3f", help="Smoothed training loss at the last step"
+    ),
+    "Test accuracy": st.column_config.NumberColumn(format="percent"),
+    "Time (s, shared)": st.column_config.NumberColumn(format="%.1f", help=text.TIME_NOTE),
+}
+
+
+def render_activations(cfg: ForwardConfig) -> None:
+    """Histograms per hidden layer, the per-layer table, the verdict and the formula."""
+    st.header("Activations, layer by layer")
+    preset_buttons()
+    capped = cap_forward(cfg)
+    if capped.notice:
+        st.warning(capped.notice, icon=":material/speed:")
+    c = capped.config
+    try:
+        view = cached_forward_view(
+            c.activation, c.init, c.std, c.layers, c.width, c.samples, c.seed, c.exclude_zeros
+        )
+    except ValueError as e:
+        st.error(str(e))
+        return
+    st.caption(text.ACTIVATIONS_CAPTION.format(samples=c.samples, width=c.width, layers=c.layers))
+    if not view.histograms.empty:
+        hidden = " (exact zeros hidden)" if c.exclude_zeros else ""
+        chart = charts.histogram_chart(
+            view.histograms,
+            x_title=f"{view.activation_label} output{hidden}",
+            x_domain=view.x_domain,
+        )
+        st.altair_chart(chart, width="content")
+    st.info(f"**Verdict:** {view.verdict}", icon=":material/lightbulb:")
+    if not c.exclude_zeros and (view.stats["Exact zeros"] > ZERO_SPIKE_HINT).any():
+        st.caption(
+            ":material/tips_and_updates: Much of the mass sits in the bar at 0 (units that output "
+            "exactly 0). Switch on *Hide the spike at zero* in the sidebar to see the rest."
+        )
+    render_layer_details(view, c.width)
+
+
+def render_layer_details(view: ForwardView, width: int) -> None:
+    """The per-layer statistics next to the chosen initializer's formula."""
+    table, formula = st.columns([3, 2], gap="large")
+    table.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
+    with formula:
+        st.markdown(f"**Initial weights:** {view.init_label}")
+        st.latex(view.formula)
+        st.caption(
+            f"Here Var(W) = {view.weight_variance:.3g}, with n_in = {width:,} inputs per unit."
+        )
+
+
+def _dataset() -> core.Dataset:
+    """MNIST for the race, showing a first download's progress and a broken folder's error."""
+    slot = st.empty()
+
+    def show(p: DownloadProgress) -> None:
+        slot.progress(
+            p.done_bytes / p.total_bytes,
+            text=f"Downloading MNIST ({p.file}, {p.done_bytes / 1e6:.1f} of "
+            f"{p.total_bytes / 1e6:.1f} MB) from {p.mirror}",
+        )
+
+    with st.spinner("Loading MNIST…"):
+        data, folder_error = load_dataset(show)
+    slot.empty()
+    if folder_error:
+        st.error(f"Your MNIST folder could not be used: {folder_error}")
+    why = f"Full MNIST is not in use because {data.note}." if data.note else None
+    st.caption(f"**Data:** {data.source}.", help=why)
+    return data
+
+
+@st.fragment
+def render_training() -> None:
+    """The MNIST race: controls, a Train button, live curves, then the results table.
+
+    A fragment, so that moving one of its controls or pressing Train reruns only this part.
+    """
+    st.header("Training race on MNIST")
+    st.caption(text.TRAINING_CAPTION)
+    cfg = training_controls()
+    data = _dataset()
+    refusal = training_over_budget(cfg)
+    if not cfg.initializers:
+        refusal = "Choose at least one initializer to race."
+    clicked = st.button(
+        "Train", key="train", type="primary", icon=":material/play_arrow:", disabled=bool(refusal)
+    )
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+    progress, chart = st.empty(), st.empty()
+    if clicked and not refusal:
+        try:
+            run_race(cfg, data, progress, chart)
+        except ValueError as e:
+            st.error(str(e))
+    run = stored_run()
+    if run is not None:
+        render_run(run, cfg, chart)
+
+
+def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> None:
+    """The kept race: its curves, and its table once it finished (else why it stopped)."""
+    curves = charts.loss_chart(loss_frame(run.losses, run.labels), iterations=run.config.iterations)
+    chart.altair_chart(curves, width="stretch")
+    if run.result is None:
+        st.warning(
+            f"Stopped at step {run.step:,} of {run.config.iterations:,}: the page reran while "
+            "training (a control outside the race changed). Press Train to run it again.",
+            icon=":material/pause_circle:",
+        )
+        return
+    st.dataframe(results_frame(run.result), hide_index=True, column_config=RESULT_COLUMNS)
+    diverged = [run.labels[n] for n, step in run.result.diverged_at.items() if step is not None]
+    if diverged:
+        st.warning(
+            f"Diverged (the loss became NaN or infinite): {', '.join(diverged)}. A diverged "
+            "network's curve stops at that step, and it gets no test accuracy.",
+            icon=":material/warning:",
+        )
+    st.caption(
+        text.RUN_CAPTION.format(
+            n=len(run.losses), seconds=run.result.seconds, source=run.data_source
+        )
+    )
+    if run.config != current:
+        st.caption(
+            ":material/history: These results are from the last run; the controls above have "
+            "changed since. Press Train to race the new settings."
+        )
+
+
+def render_about() -> None:
+    """What the experiment shows and why, with references and the MNIST credit."""
+    with st.expander("About: what this shows, and why", icon=":material/menu_book:"):
+        st.markdown(text.ABOUT)
+    st.caption(text.LIMITS_NOTE.format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS))
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="Init Lab: why weight initialization matters",
+        page_icon=":material/stacked_bar_chart:",
+        layout="wide",
+    )
+    st.title("Init Lab")
+    st.markdown(text.INTRO)
+    cfg = sidebar_controls()
+    st.sidebar.caption("The page's URL holds every setting: copy it to share this view.")
+    render_activations(cfg)
+    st.divider()
+    render_training()
+    st.divider()
+    render_about()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,473 @@
+"""The Streamlit app, run headless with AppTest, plus the pure helpers in `ui/`.
+
+Charts are checked through their data: AppTest exposes an Altair chart as its Vega-Lite spec
+(JSON) and Arrow datasets. Every test runs offline (INITLAB_OFFLINE=1) with an empty MNIST
+cache folder, so training always uses the bundled sample and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import core
+from ui import charts, frames, limits
+from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, ForwardConfig, TrainConfig
+from ui.training import RUN_KEY, TrainRun
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No network, no user MNIST, and no cache state leaking between tests."""
+    monkeypatch.setenv("INITLAB_OFFLINE", "1")
+    monkeypatch.setenv("INITLAB_CACHE_DIR", str(tmp_path / "mnist-cache"))
+    monkeypatch.delenv("INITLAB_MNIST_DIR", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def at() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def spec_of(chart: Any) -> dict[str, Any]:
+    return json.loads(chart.proto.spec)
+
+
+def data_of(chart: Any) -> pd.DataFrame:
+    """The chart's one Arrow dataset as a DataFrame."""
+    (dataset,) = chart.proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
+def histogram_chart(at: AppTest) -> Any:
+    found = [c for c in at.get("vega_lite_chart") if "facet" in spec_of(c)]
+    assert len(found) == 1, "expected exactly one histogram chart"
+    return found[0]
+
+
+def loss_chart(at: AppTest) -> Any:
+    found = [c for c in at.get("vega_lite_chart") if "layer" in spec_of(c)]
+    assert len(found) == 1, "expected exactly one loss chart"
+    return found[0]
+
+
+def histograms(at: AppTest) -> pd.DataFrame:
+    return data_of(histogram_chart(at))
+
+
+def texts(elements: Any) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No traceback and no error box."""
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+
+
+def train(at: AppTest, iterations: int = 30, race: list[str] | None = None) -> AppTest:
+    at.slider(key="iters").set_value(iterations)
+    if race is not None:
+        at.multiselect(key="race").set_value(race)
+    at.run()
+    at.button(key="train").click().run()
+    return at
+
+
+# --- first load ------------------------------------------------------------------------------
+
+
+def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
+    at.run()
+    assert_clean(at)
+    spec = spec_of(histogram_chart(at))
+    assert spec["facet"]["field"] == "layer"
+    assert spec["spec"]["encoding"]["x"]["bin"] == "binned"
+    assert spec["spec"]["encoding"]["x2"]["field"] == "bin_end"
+    df = histograms(at)
+    assert sorted(df["layer"].unique()) == [1, 2, 3, 4, 5]
+    assert len(df) == 5 * 30  # 30 bins per layer, counts only: never raw activations
+    # Sigmoid with std 1 (the book's first figure): every value is counted, range 0..1.
+    assert (df.groupby("layer")["count"].sum() == 1000 * 100).all()
+    assert df["bin_start"].min() == 0 and df["bin_end"].max() == 1
+    assert "saturated" in texts(at.info)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 5
+    assert at.latex and "mathcal{N}" in at.latex[0].value
+    assert "bundled sample" in texts(at.caption)
+
+
+def test_app_first_load_defaults_are_the_books_first_figure(at: AppTest) -> None:
+    at.run()
+    assert at.sidebar.selectbox(key="activation").value == "sigmoid"
+    assert at.sidebar.selectbox(key="init").value == "std_1"
+    assert at.multiselect(key="race").value == ["std_0.01", "lecun_normal", "he_normal"]
+    assert at.slider(key="iters").value == 2000
+    assert not at.get("vega_lite_chart")[1:], "no training happens before Train is pressed"
+
+
+# --- every control redraws -------------------------------------------------------------------
+
+SIDEBAR_CHANGES = [
+    ("selectbox", "activation", "relu"),
+    ("selectbox", "init", "he_normal"),
+    ("slider", "layers", 12),
+    ("slider", "width", 300),
+    ("slider", "samples", 400),
+    ("number_input", "seed", 7),
+    ("toggle", "nozero", True),  # starts from ReLU below: sigmoid has no zeros to hide
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"), SIDEBAR_CHANGES, ids=[k for _, k, _ in SIDEBAR_CHANGES]
+)
+def test_app_each_sidebar_control_redraws(at: AppTest, kind: str, key: str, value: Any) -> None:
+    if key == "nozero":
+        at.query_params["activation"] = "relu"
+    at.run()
+    before = histograms(at)
+    getattr(at.sidebar, kind)(key=key).set_value(value).run()
+    assert_clean(at)
+    after = histograms(at)
+    assert not after.equals(before), f"changing {key} did not change the histograms"
+    if key == "layers":
+        assert after["layer"].nunique() == 12
+    if key in ("width", "samples"):
+        width = 300 if key == "width" else 100
+        samples = 400 if key == "samples" else 1000
+        assert (after.groupby("layer")["count"].sum() == width * samples).all()
+
+
+def test_app_custom_std_uses_its_own_input(at: AppTest) -> None:
+    at.run()
+    at.sidebar.selectbox(key="init").set_value("custom").run()
+    assert_clean(at)
+    at.sidebar.number_input(key="std").set_value(0.01).run()
+    assert_clean(at)
+    custom = histograms(at)
+    at.sidebar.selectbox(key="init").set_value("std_0.01").run()
+    # A custom std of 0.01 is the registry's std_0.01: same draws, same histograms.
+    pd.testing.assert_frame_equal(custom, histograms(at))
+
+
+def test_app_hide_zeros_drops_relus_spike(at: AppTest) -> None:
+    at.query_params.update({"activation": "relu", "init": "he_normal"})
+    at.run()
+    with_zeros = histograms(at).groupby("layer")["count"].sum()
+    at.sidebar.toggle(key="nozero").set_value(True).run()
+    without = histograms(at).groupby("layer")["count"].sum()
+    assert (without < with_zeros).all()
+    zeros = at.dataframe[0].value["Exact zeros"]
+    assert ((zeros > 0.3) & (zeros < 0.7)).all(), "the table still reports ReLU's zeros"
+
+
+def test_app_book_preset_sets_the_sidebar(at: AppTest) -> None:
+    at.run()
+    at.button(key="preset_relu_he_normal").click().run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="activation").value == "relu"
+    assert at.sidebar.selectbox(key="init").value == "he_normal"
+    assert "steady" in texts(at.info)
+
+
+TRAINING_CHANGES = [
+    ("multiselect", "race", ["he_normal", "glorot_uniform"]),
+    ("selectbox", "tact", "tanh"),
+    ("slider", "depth", 2),
+    ("select_slider", "units", 50),
+    ("slider", "iters", 500),
+    ("select_slider", "batch", 64),
+    ("select_slider", "lr", 0.1),
+    ("selectbox", "opt", "adam"),
+    ("number_input", "tseed", 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"), TRAINING_CHANGES, ids=[k for _, k, _ in TRAINING_CHANGES]
+)
+def test_app_each_training_control_reruns_cleanly(
+    at: AppTest, kind: str, key: str, value: Any
+) -> None:
+    at.run()
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert_clean(at)
+    assert getattr(at, kind)(key=key).value == value
+    assert not at.button(key="train").disabled
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def test_app_short_training_run_draws_one_curve_per_initializer(at: AppTest) -> None:
+    at.run()
+    race = ["std_0.01", "he_normal"]
+    train(at, iterations=40, race=race)
+    assert_clean(at)
+    curves = data_of(loss_chart(at))
+    labels = {core.INITIALIZERS[name].label for name in race}
+    assert set(curves["initializer"]) == labels
+    assert curves.groupby("initializer")["step"].max().eq(40).all()
+    assert {"loss", "smoothed"} <= set(curves.columns)
+    table = at.dataframe[-1].value
+    assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in race]
+    assert {"Final loss", "Test accuracy", "Status", "Time (s, shared)"} <= set(table.columns)
+    assert (table["Status"] == "trained").all()
+    assert table["Test accuracy"].between(0, 1).all()
+    assert "shared wall time" in texts(at.caption)
+
+
+def test_app_training_result_survives_other_controls(at: AppTest) -> None:
+    at.run()
+    train(at, iterations=20)
+    curves = data_of(loss_chart(at))
+    at.sidebar.selectbox(key="activation").set_value("tanh").run()
+    assert_clean(at)
+    assert histograms(at)["bin_start"].min() == -1  # the forward view redrew (tanh range)
+    pd.testing.assert_frame_equal(data_of(loss_chart(at)), curves)
+    at.slider(key="iters").set_value(60).run()
+    assert "from the last run" in texts(at.caption)
+
+
+def test_app_diverged_run_is_marked(at: AppTest) -> None:
+    at.run()
+    at.select_slider(key="lr").set_value(1.0)
+    at.selectbox(key="tact").set_value("linear")
+    train(at, iterations=40, race=["std_1", "he_normal"])
+    assert_clean(at)
+    table = at.dataframe[-1].value.set_index("Initializer")
+    status = table.loc[core.INITIALIZERS["std_1"].label, "Status"]
+    assert status.startswith("diverged at step")
+    assert math.isnan(table.loc[core.INITIALIZERS["std_1"].label, "Test accuracy"])
+    assert "Diverged" in texts(at.warning)
+
+
+def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
+    """A rerun mid-race stops the script; the curves reported so far stay, marked stopped."""
+    losses = {"he_normal": np.linspace(2.3, 1.0, 100)}
+    at.session_state[RUN_KEY] = TrainRun(
+        DEFAULT_TRAIN, losses, {"he_normal": "He"}, 100, 1.0, "test digits"
+    )
+    at.run()
+    assert_clean(at)
+    assert "Stopped at step 100 of 2,000" in texts(at.warning)
+    assert set(data_of(loss_chart(at))["initializer"]) == {"He"}
+
+
+def test_app_empty_race_disables_train(at: AppTest) -> None:
+    at.run()
+    at.multiselect(key="race").set_value([]).run()
+    assert_clean(at)
+    assert at.button(key="train").disabled
+    assert "at least one initializer" in texts(at.warning)
+
+
+# --- URL parameters --------------------------------------------------------------------------
+
+
+def test_app_url_parameters_set_the_controls(at: AppTest) -> None:
+    at.query_params.update(
+        {
+            "activation": "relu",
+            "init": "he_normal",
+            "layers": "12",
+            "width": "200",
+            "seed": "3",
+            "iters": "500",
+            "race": ["he_normal", "orthogonal"],
+        }
+    )
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="activation").value == "relu"
+    assert at.sidebar.selectbox(key="init").value == "he_normal"
+    assert at.sidebar.slider(key="layers").value == 12
+    assert at.sidebar.slider(key="width").value == 200
+    assert at.sidebar.number_input(key="seed").value == 3
+    assert at.slider(key="iters").value == 500
+    assert at.multiselect(key="race").value == ["he_normal", "orthogonal"]
+    assert histograms(at)["layer"].nunique() == 12
+    assert "steady" in texts(at.info)
+
+
+def test_app_url_custom_std(at: AppTest) -> None:
+    at.query_params.update({"init": "custom", "std": "0.3"})
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.number_input(key="std").value == pytest.approx(0.3)
+    assert "0.3" in at.latex[0].value
+
+
+def test_app_bad_url_parameters_are_ignored(at: AppTest) -> None:
+    at.query_params.update({"activation": "nonsense", "init": "he", "layers": "999"})
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="activation").value == DEFAULT_FORWARD.activation
+    assert at.sidebar.selectbox(key="init").value == DEFAULT_FORWARD.init
+    assert at.sidebar.slider(key="layers").value <= limits.MAX_LAYERS
+
+
+# --- caps and errors -------------------------------------------------------------------------
+
+
+def test_app_forward_cap_is_announced(at: AppTest) -> None:
+    at.query_params.update({"layers": "30", "width": "1000", "samples": "5000"})
+    at.run()
+    assert_clean(at)
+    assert "Capped" in texts(at.warning)
+    df = histograms(at)
+    layers = df["layer"].nunique()
+    samples = df.groupby("layer")["count"].sum().iloc[0] / 1000
+    assert layers * 1000 * 1000 <= limits.WEIGHT_BUDGET
+    assert layers * 1000 * samples <= limits.ACTIVATION_BUDGET
+
+
+def test_app_training_cap_disables_train(at: AppTest) -> None:
+    at.query_params.update({"iters": "5000", "race": list(core.INITIALIZERS)})
+    at.run()
+    assert_clean(at)
+    assert at.button(key="train").disabled
+    assert "public demo allows" in texts(at.warning)
+
+
+def test_app_core_value_error_is_shown_not_raised(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("width must be an integer >= 1, got 0")
+
+    monkeypatch.setattr(core, "activation_histograms", refuse)
+    monkeypatch.setattr(core, "train_compare", refuse)
+    at.run()
+    assert not at.exception
+    assert "width must be an integer" in texts(at.error)
+    at.slider(key="iters").set_value(20).run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert texts(at.error).count("width must be an integer") == 2
+
+
+def test_app_broken_mnist_folder_shows_error_and_uses_sample(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("INITLAB_MNIST_DIR", str(tmp_path / "no-such-folder"))
+    at.run()
+    assert not at.exception
+    assert "does not exist" in texts(at.error)
+    assert "bundled sample" in texts(at.caption)
+    train(at, iterations=20)
+    assert not at.exception
+    assert len(at.dataframe[-1].value) == 3
+
+
+# --- pure helpers (no Streamlit) -------------------------------------------------------------
+
+
+def test_cap_forward_leaves_defaults_alone() -> None:
+    capped = limits.cap_forward(DEFAULT_FORWARD)
+    assert capped.config == DEFAULT_FORWARD and capped.notice == ""
+
+
+@pytest.mark.parametrize(
+    ("layers", "width", "samples", "init"),
+    [(30, 1000, 5000, "he_normal"), (30, 100, 5000, "std_1"), (30, 1000, 100, "orthogonal")],
+)
+def test_cap_forward_fits_both_budgets(layers: int, width: int, samples: int, init: str) -> None:
+    cfg = ForwardConfig(layers=layers, width=width, samples=samples, init=init)
+    capped = limits.cap_forward(cfg)
+    c = capped.config
+    assert c.layers * c.width * c.samples <= limits.ACTIVATION_BUDGET
+    assert c.layers * limits._weight_cost(c.width, c.init) <= limits.WEIGHT_BUDGET
+    assert c.samples >= limits.MIN_SAMPLES and c.layers >= 1
+    assert "Capped" in capped.notice
+
+
+def test_training_budget_allows_the_default_and_refuses_the_extreme() -> None:
+    assert limits.training_over_budget(DEFAULT_TRAIN) == ""
+    every = TrainConfig(initializers=tuple(core.INITIALIZERS), iterations=2000)
+    assert limits.training_over_budget(every) == ""  # racing everything at the default length
+    huge = TrainConfig(iterations=5000, batch_size=512, hidden=(500,) * 10)
+    assert "allows" in limits.training_over_budget(huge)
+    assert "capped" in limits.training_over_budget(TrainConfig(iterations=10_000))
+
+
+def test_loss_frame_thins_long_runs_and_keeps_the_last_step() -> None:
+    losses = {"a": np.linspace(3, 1, 5000), "b": np.full(7, np.nan)}
+    df = frames.loss_frame(losses, {"a": "A", "b": "B"})
+    a = df[df["initializer"] == "A"]
+    assert len(a) <= frames.MAX_POINTS + 1
+    assert a["step"].iloc[0] == 1 and a["step"].iloc[-1] == 5000
+    assert len(df[df["initializer"] == "B"]) == 7  # short curves are kept whole
+
+
+def test_histogram_frame_has_counts_not_values() -> None:
+    result = core.activation_histograms("relu", "he_normal", n_layers=3, bins=20)
+    df = frames.histogram_frame(result)
+    assert list(df.columns) == ["layer", "bin_start", "bin_end", "count"]
+    assert len(df) == 3 * 20
+    assert (df.groupby("layer")["count"].sum() == 1000 * 100).all()
+
+
+def test_loss_chart_builds_from_an_empty_frame() -> None:
+    chart = charts.loss_chart(frames.loss_frame({}, {}))
+    assert chart.to_dict()["layer"]
+
+
+def test_forward_view_survives_an_overflow_at_the_first_layer() -> None:
+    result = core.activation_histograms("linear", core.normal_std(1e38), n_layers=3)
+    assert result.overflow_layer == 1
+    view = frames.forward_view(result)
+    assert view.histograms.empty and view.stats.empty
+    assert list(view.stats.columns) == list(frames.STATS_COLUMNS)
+    assert "overflow" in view.verdict
+
+
+@pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
+def test_views_build_for_every_initializer(activation: str) -> None:
+    """Every registry pairing, with and without zeros, yields frames and charts that serialize."""
+    for init in core.INITIALIZERS:
+        for exclude_zeros in (False, True):
+            result = core.activation_histograms(
+                activation, init, n_layers=3, width=20, n_samples=50, exclude_zeros=exclude_zeros
+            )
+            view = frames.forward_view(result)
+            chart = charts.histogram_chart(view.histograms, x_title="a", x_domain=view.x_domain)
+            assert chart.to_dict()["facet"]["field"] == "layer"
+            assert view.verdict
+
+
+@pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
+def test_race_frames_build_for_every_initializer(activation: str) -> None:
+    race = core.train_compare(
+        list(core.INITIALIZERS),
+        activation=activation,
+        hidden=(16,),
+        iterations=5,
+        lr=1.0,
+        data=core.load_sample(),
+    )
+    table = frames.results_frame(race)
+    assert len(table) == len(core.INITIALIZERS)
+    chart = charts.loss_chart(frames.loss_frame(race.losses, race.labels), iterations=5)
+    assert chart.to_dict()["layer"]

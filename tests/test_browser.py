@@ -1,0 +1,282 @@
+"""The app in a real headless Chromium: what AppTest cannot see (rendering, the URL, live runs).
+
+A fixture starts `streamlit run` on a free local port (offline, empty MNIST cache, so the
+bundled sample is used) and drives Debian's /usr/bin/chromium through Playwright's sync API.
+Never `playwright install`: the system browser is used. Without Playwright or a browser the
+tests skip with the reason. At the end the terminal shows three measurements: time to the
+first chart, the default training run's time, and the server's peak memory (VmHWM).
+
+`docs/screenshot.png` (the README's picture) is written by the short training test and, when
+the slow test runs too, replaced by the page after the default 2,000-iteration race.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import core
+
+pytestmark = pytest.mark.browser
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright (the Python package) is not installed"
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_START_SECONDS = 60
+CHART_SECONDS = 60_000  # Playwright timeouts are in ms
+TRAIN_SECONDS = 300_000
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+VIEWPORT = {"width": 1400, "height": 900}
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set INITLAB_CHROMIUM)",
+        allow_module_level=True,
+    )
+
+MEASUREMENTS: dict[str, str] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def _peak_memory_kib(pid: int) -> int | None:
+    """VmHWM (peak resident set) of a Linux process, in KiB; None where /proc has no such line."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on a free port, offline; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "INITLAB_OFFLINE": "1",
+        "INITLAB_CACHE_DIR": str(tmp_path_factory.mktemp("mnist-cache")),
+    }
+    env.pop("INITLAB_MNIST_DIR", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start; its log:\n{log.read_text()}")
+        time.sleep(0.25)
+    try:
+        yield url
+    finally:
+        peak = _peak_memory_kib(proc.pid)
+        if peak is not None:
+            MEASUREMENTS["peak memory of the streamlit process (VmHWM)"] = f"{peak / 1024:.0f} MiB"
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        _report(request.config, MEASUREMENTS)
+
+
+def _report(config: pytest.Config, measurements: dict[str, str]) -> None:
+    """Print the measurements past pytest's output capture, so that a plain run shows them."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or not measurements:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for name, value in measurements.items():
+            reporter.write_line(f"[browser measurement] {name}: {value}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def open_app(page: Any, url: str) -> float:
+    """Load `url` and wait for the first chart to draw; return the seconds it took."""
+    start = time.perf_counter()
+    page.goto(url, wait_until="networkidle")
+    first_chart(page).wait_for(timeout=CHART_SECONDS)
+    return time.perf_counter() - start
+
+
+def first_chart(page: Any) -> Any:
+    return page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks, canvas").first
+
+
+def assert_no_error_box(page: Any) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+    errors = page.get_by_test_id("stAlertContentError")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def select(page: Any, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def train_and_wait(page: Any) -> float:
+    """Press Train and wait for the results table (the second data frame); return seconds."""
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+    return time.perf_counter() - start
+
+
+def save_full_page(page: Any, *paths: Path) -> None:
+    """Screenshot the whole app: its main area scrolls inside the window, so grow the window."""
+    height = page.evaluate(
+        "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height)})
+    page.mouse.move(VIEWPORT["width"] - 5, 5)  # no hover: charts show a toolbar under the pointer
+    page.wait_for_timeout(1000)  # let Vega re-lay out at the new size
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path))
+
+
+def test_browser_page_loads_with_five_histograms(server: str, page: Any) -> None:
+    seconds = open_app(page, server)
+    MEASUREMENTS["time to first chart (first page load)"] = f"{seconds:.1f} s"
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    for layer in range(1, 6):
+        assert chart.get_by_text(f"Layer {layer}", exact=True).count() == 1
+    assert chart.get_by_text("Layer 6", exact=True).count() == 0
+    assert "saturated" in page.get_by_test_id("stAlertContentInfo").first.inner_text()
+    assert_no_error_box(page)
+
+
+def test_browser_control_change_redraws_and_updates_url(server: str, page: Any) -> None:
+    seconds = open_app(page, server)
+    MEASUREMENTS["time to first chart (warm server)"] = f"{seconds:.1f} s"
+    select(page, "Activation", "relu")
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.get_by_text("ReLU output", exact=True).first.wait_for(timeout=CHART_SECONDS)
+    page.wait_for_url(re.compile(r"activation=relu"), timeout=CHART_SECONDS)
+    assert_no_error_box(page)
+
+
+def test_browser_url_opens_that_view(server: str, page: Any) -> None:
+    open_app(page, f"{server}/?activation=relu&init=he_normal&layers=10")
+    page.get_by_test_id("stVegaLiteChart").first.get_by_text("Layer 10", exact=True).wait_for(
+        timeout=CHART_SECONDS
+    )
+    assert "steady" in page.get_by_test_id("stAlertContentInfo").first.inner_text()
+    assert_no_error_box(page)
+
+
+def loss_legend(page: Any) -> list[str]:
+    """The loss chart's SVG texts (axis labels and the legend's initializer labels)."""
+    loss = page.get_by_test_id("stVegaLiteChart").nth(1)
+    loss.locator("svg.marks").first.wait_for(timeout=CHART_SECONDS)
+    return loss.locator("svg text").all_text_contents()
+
+
+def run_caption(page: Any) -> str:
+    return page.get_by_text(re.compile(r"networks trained together")).first.inner_text()
+
+
+def test_browser_short_training_run_draws_curves(server: str, page: Any, tmp_path: Path) -> None:
+    open_app(page, f"{server}/?iters=200")
+    train_and_wait(page)
+    texts = loss_legend(page)
+    for name in ("std_0.01", "lecun_normal", "he_normal"):
+        assert core.INITIALIZERS[name].label in texts
+    assert "The 3 networks trained together" in run_caption(page)
+    assert_no_error_box(page)
+    save_full_page(page, SCREENSHOT, tmp_path / "screenshot.png")
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_browser_default_training_run(server: str, page: Any, tmp_path: Path) -> None:
+    """The default race (2,000 iterations, 3 initializers) on the bundled sample, timed."""
+    open_app(page, server)
+    seconds = train_and_wait(page)
+    caption = run_caption(page)
+    shared = re.search(r"in ([\d.]+) s", caption)
+    assert shared is not None, caption
+    MEASUREMENTS["default training run (click to results table)"] = f"{seconds:.1f} s"
+    MEASUREMENTS["default training run (core's shared time, live redraws included)"] = (
+        f"{shared.group(1)} s"
+    )
+    assert "bundled sample" in caption
+    assert_no_error_box(page)
+    # The README's picture: the book's default race, replacing the short run's screenshot.
+    save_full_page(page, SCREENSHOT, tmp_path / "screenshot-default-race.png")

@@ -1,0 +1,88 @@
+"""Pure Altair chart builders: a DataFrame in, a chart out, no Streamlit and no maths."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+PANEL_WIDTH = 120  # 5 panels fit the main column of a 1280-pixel-wide window
+PANEL_HEIGHT = 110
+PANEL_SPACING = 14
+PANELS_PER_ROW = 5  # the book's figure shows 5 layers side by side
+BAR_COLOR = "#4C78A8"
+LOSS_COLORS = "tableau10"  # distinct hues: the theme's default palette starts with two blues
+LOSS_CEILING = 2.5  # the book's figure's y-range; higher values are drawn at the top edge
+
+
+def histogram_chart(
+    df: pd.DataFrame, *, x_title: str, x_domain: tuple[float, float]
+) -> alt.FacetChart:
+    """Small multiples: one histogram per hidden layer, sharing the x and y scales.
+
+    Shared scales let the eye compare layers, which is the point of the figure: the bins
+    (`bin_start`, `bin_end`) come from core with the same edges for every layer.
+    """
+    base = (
+        alt.Chart(df)
+        .mark_bar(color=BAR_COLOR, binSpacing=0)
+        .encode(
+            x=alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title=x_title,
+                scale=alt.Scale(domain=list(x_domain), nice=False, zero=False),
+                axis=alt.Axis(tickCount=4, format="~g"),
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title="count", axis=alt.Axis(format=",d", tickCount=4)),
+            tooltip=[
+                alt.Tooltip("layer:O", title="layer"),
+                alt.Tooltip("bin_start:Q", title="from", format=".3g"),
+                alt.Tooltip("bin_end:Q", title="to", format=".3g"),
+                alt.Tooltip("count:Q", title="count", format=","),
+            ],
+        )
+        .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+    )
+    return base.facet(
+        facet=alt.Facet(
+            "layer:O",
+            title=None,
+            header=alt.Header(labelExpr="'Layer ' + datum.value", labelFontSize=13),
+        ),
+        columns=PANELS_PER_ROW,
+        spacing=PANEL_SPACING,
+    )
+
+
+def loss_chart(df: pd.DataFrame, *, iterations: int | None = None) -> alt.LayerChart:
+    """Training loss per step: the raw curve faint, the smoothed curve on top (as in the book).
+
+    With `iterations`, the x-axis spans the whole run from the start, so live curves grow
+    across a fixed frame. The y-axis stops at the book's 2.5 and clamps anything above it to
+    the top edge, so one exploding network cannot flatten the others.
+    """
+    domain = alt.Undefined if iterations is None else [1, iterations]
+    x = alt.X("step:Q", title="iteration", scale=alt.Scale(domain=domain, nice=False))
+    y_scale = alt.Scale(domain=[0, LOSS_CEILING], clamp=True)
+    order = list(dict.fromkeys(df["initializer"]))  # legend and colours in the race's order
+    color = alt.Color(
+        "initializer:N",
+        title=None,
+        scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
+        legend=alt.Legend(orient="top", labelLimit=400),
+    )
+    base = alt.Chart(df).encode(x=x, color=color)
+    raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(
+        y=alt.Y("loss:Q", title="training loss", scale=y_scale)
+    )
+    smooth = base.mark_line(strokeWidth=2.5).encode(
+        y=alt.Y("smoothed:Q", scale=y_scale),
+        tooltip=[
+            alt.Tooltip("initializer:N"),
+            alt.Tooltip("step:Q", format=","),
+            alt.Tooltip("smoothed:Q", title="smoothed loss", format=".3f"),
+            alt.Tooltip("loss:Q", title="raw loss", format=".3f"),
+        ],
+    )
+    return alt.layer(raw, smooth).properties(height=340)

@@ -1,0 +1,84 @@
+"""Cache wrappers around core: all of the app's caching lives here.
+
+- The forward pass is cached with `st.cache_data`, keyed by plain values (seed included, so a
+  cache hit is the same experiment), and returns frames rather than core objects.
+- MNIST is loaded once per server process and shared read-only by every session. It is not a
+  plain `st.cache_resource` function because a first download reports its progress into the
+  page, and Streamlit would replay those progress elements on every later cache hit.
+- Training is not cached across sessions: its value is watching the race live, and a cached
+  replay cannot draw progress. A session keeps its own result in `st.session_state`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+import core
+from core.mnist import DownloadProgress, MnistError
+from ui.config import CUSTOM_INIT
+from ui.frames import ForwardView, forward_view
+
+
+def initializer_for(init: str, std: float) -> core.Initializer:
+    """The registry entry `init`, or a normal with the custom `std`."""
+    return core.normal_std(std) if init == CUSTOM_INIT else core.get_initializer(init)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_forward_view(
+    activation: str,
+    init: str,
+    std: float,
+    layers: int,
+    width: int,
+    samples: int,
+    seed: int,
+    exclude_zeros: bool,
+) -> ForwardView:
+    """`core.activation_histograms` as frames; raises core's ValueError for bad input."""
+    result = core.activation_histograms(
+        activation,
+        initializer_for(init, std),
+        n_layers=layers,
+        width=width,
+        n_samples=samples,
+        seed=seed,
+        exclude_zeros=exclude_zeros,
+    )
+    return forward_view(result)
+
+
+@dataclass(eq=False)
+class _DataSlot:
+    """The process-wide dataset, filled by the first session that asks for it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    dataset: core.Dataset | None = None
+    error: str = ""  # why the user's MNIST folder was refused ("" if it was not)
+
+
+@st.cache_resource(show_spinner=False)
+def _data_slot() -> _DataSlot:
+    return _DataSlot()
+
+
+def load_dataset(
+    on_progress: Callable[[DownloadProgress], None] | None = None,
+) -> tuple[core.Dataset, str]:
+    """MNIST (or the bundled sample) and the error of a broken user folder, if any.
+
+    `on_progress` only runs in the session that triggers a first download; sessions that
+    arrive meanwhile wait for the lock and then share the result.
+    """
+    slot = _data_slot()
+    with slot.lock:
+        if slot.dataset is None:
+            try:
+                slot.dataset = core.load_mnist(on_progress=on_progress)
+            except MnistError as e:
+                slot.dataset, slot.error = core.load_sample(), str(e)
+    return slot.dataset, slot.error

@@ -1,0 +1,46 @@
+"""What the widgets produce: frozen, hashable configs and their defaults.
+
+The configs hold plain values only, so they can be compared (is the stored training run
+still the one the controls describe?) and passed to cached functions field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CUSTOM_INIT = "custom"  # the initializer choice that reads its std from its own widget
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardConfig:
+    """The forward-pass experiment (book §6.2.2): random inputs through a deep net.
+
+    `init` is a key of `core.INITIALIZERS` or `CUSTOM_INIT`, in which case `std` applies.
+    """
+
+    activation: str = "sigmoid"
+    init: str = "std_1"
+    std: float = 0.05
+    layers: int = 5
+    width: int = 100
+    samples: int = 1000
+    seed: int = 0
+    exclude_zeros: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """The training race (book §6.2, MNIST): one network per initializer, same batches."""
+
+    initializers: tuple[str, ...] = ("std_0.01", "lecun_normal", "he_normal")
+    activation: str = "relu"
+    hidden: tuple[int, ...] = (100, 100, 100, 100)
+    iterations: int = 2000
+    batch_size: int = 128
+    lr: float = 0.01
+    optimizer: str = "sgd"
+    seed: int = 0
+
+
+DEFAULT_FORWARD = ForwardConfig()
+DEFAULT_TRAIN = TrainConfig()

