@@ -7,9 +7,11 @@ by another process (a 100×100 product measured 30-150× slower). Core runs its 
 work in Python threads instead (`core.parallel`).
 """
 
+import numpy as np  # loaded first: threadpoolctl only sees the BLAS of loaded libraries
 from threadpoolctl import threadpool_limits
 
 threadpool_limits(limits=1, user_api="blas")
+del np
 
 # ruff: noqa: E402 (the limit above must be set before any BLAS call of the modules below)
 
