@@ -18,7 +18,7 @@ from ui import charts, text
 from ui.compute import cached_forward_view, load_dataset
 from ui.config import ForwardConfig, TrainConfig
 from ui.controls import preset_buttons, sidebar_controls, training_controls
-from ui.frames import ForwardView, loss_frame, results_frame
+from ui.frames import DEPTH_SERIES, ForwardView, loss_frame, results_frame
 from ui.limits import MAX_ITERATIONS, TRAIN_BUDGET_MULTIPLE, cap_forward, training_over_budget
 from ui.training import TrainRun, run_race, stored_run
 
@@ -34,7 +34,15 @@ STATS_COLUMNS = {
         format="percent", help="Share of units saturated for every input: they pass no gradient"
     ),
     "Exact zeros": PERCENT,
+    "Gradient std": st.column_config.NumberColumn(
+        format="%.3g", help="Std of the back-propagated gradient ∂L/∂z at this layer"
+    ),
+    "Weight-gradient std": st.column_config.NumberColumn(
+        format="%.3g", help="Std of the gradient ∂L/∂W of this layer's weights"
+    ),
 }
+DEPTH_LABELS = tuple(label for label, _ in DEPTH_SERIES)
+VIEWS = ("Forward", "Backward", "Std vs depth")  # tab labels, also the URL's `view` values
 RESULT_COLUMNS = {
     "Key": None,  # hidden: the label says the same thing in words
     "Final loss": st.column_config.NumberColumn(
@@ -60,6 +68,23 @@ def render_activations(cfg: ForwardConfig) -> None:
     except ValueError as e:
         st.error(str(e))
         return
+    # Bound to the URL, so only the open tab's content runs (and the page holds one chart).
+    forward, backward, depth = st.tabs(VIEWS, key="view", bind="query-params")
+    if forward.open:
+        with forward:
+            render_forward(view, c)
+    if backward.open:
+        with backward:
+            render_backward(view, c)
+    if depth.open:
+        with depth:
+            render_depth(view)
+    st.info(f"**Verdict:** {view.verdict}", icon=":material/lightbulb:")
+    render_layer_details(view, c.width)
+
+
+def render_forward(view: ForwardView, c: ForwardConfig) -> None:
+    """The book's figure: one histogram of activations per hidden layer."""
     st.caption(text.ACTIVATIONS_CAPTION.format(samples=c.samples, width=c.width, layers=c.layers))
     if not view.histograms.empty:
         hidden = " (exact zeros hidden)" if c.exclude_zeros else ""
@@ -69,18 +94,46 @@ def render_activations(cfg: ForwardConfig) -> None:
             x_domain=view.x_domain,
         )
         st.altair_chart(chart, width="content")
-    st.info(f"**Verdict:** {view.verdict}", icon=":material/lightbulb:")
     if not c.exclude_zeros and (view.stats["Exact zeros"] > ZERO_SPIKE_HINT).any():
         st.caption(
             ":material/tips_and_updates: Much of the mass sits in the bar at 0 (units that output "
             "exactly 0). Switch on *Hide the spike at zero* in the sidebar to see the rest."
         )
-    render_layer_details(view, c.width)
+
+
+def render_backward(view: ForwardView, c: ForwardConfig) -> None:
+    """Glorot & Bengio's Fig. 7: one histogram of the back-propagated gradient per layer."""
+    st.caption(text.BACKWARD_CAPTION.format(layers=len(view.stats)))
+    if view.grad_overflow_layer is not None:
+        st.warning(
+            f"The back-propagated gradient overflows the float range at layer "
+            f"{view.grad_overflow_layer}: it is shown for the layers above only.",
+            icon=":material/warning:",
+        )
+    if not view.grad_histograms.empty:
+        hidden = " (no zeros)" if c.exclude_zeros else ""  # short: it repeats under each panel
+        chart = charts.histogram_chart(
+            view.grad_histograms, x_title=f"∂L/∂z{hidden}", x_domain=view.grad_x_domain
+        )
+        st.altair_chart(chart, width="content")
+
+
+def render_depth(view: ForwardView) -> None:
+    """Measured std per layer beside variance propagation's prediction, forward and backward."""
+    st.caption(text.DEPTH_CAPTION)
+    if not view.depth.data.empty:
+        chart = charts.std_depth_chart(view.depth.data, series=DEPTH_LABELS)
+        st.altair_chart(chart, width="stretch")
+    if view.depth.left_out:
+        st.caption(
+            ":material/info: A log axis cannot show zero, infinite or missing values, so these "
+            f"are not drawn: {view.depth.left_out}."
+        )
 
 
 def render_layer_details(view: ForwardView, width: int) -> None:
     """The per-layer statistics next to the chosen initializer's formula."""
-    table, formula = st.columns([3, 2], gap="large")
+    table, formula = st.columns([5, 2], gap="large")  # wide enough for all eight columns
     table.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
     with formula:
         st.markdown(f"**Initial weights:** {view.init_label}")

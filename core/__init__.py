@@ -29,14 +29,17 @@ from core.initializers import (
 from core.mnist import load_mnist, load_sample
 from core.optim import OPTIMIZERS
 from core.smoothing import smooth_curve
+from core.sweep import MARKED_SCALES, DepthSweep, depth_sweep
 from core.training import TrainProgress, TrainResult, train_compare
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "MARKED_SCALES",
     "OPTIMIZERS",
     "Activation",
     "Dataset",
+    "DepthSweep",
     "ForwardResult",
     "Initializer",
     "LayerStats",
@@ -44,6 +47,7 @@ __all__ = [
     "TrainResult",
     "activation_histograms",
     "constant",
+    "depth_sweep",
     "get_activation",
     "get_initializer",
     "load_mnist",

@@ -1,8 +1,8 @@
-"""The book's §6.2.3 experiment: train one MLP per initializer on MNIST, on identical batches.
+"""The book's §6.2.4 experiment: train one MLP per initializer on MNIST, on identical batches.
 
-All networks are stacked (see `core.mlp`), so every step feeds the same mini-batch to each of
-them and only the initialization differs. A network whose loss turns NaN or inf is reported
-as diverged at that step, not raised; the others carry on.
+Networks are stacked (see `core.mlp`) into one group per worker thread (see `core.parallel`);
+every group draws the same mini-batches, so only the initialization differs. A network whose
+loss turns NaN or inf is reported as diverged at that step, not raised; the others carry on.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """

@@ -7,6 +7,7 @@ cache folder, so training always uses the bundled sample and nothing is download
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterator
@@ -328,6 +329,68 @@ def test_app_bad_url_parameters_are_ignored(at: AppTest) -> None:
     assert at.sidebar.slider(key="layers").value <= limits.MAX_LAYERS
 
 
+# --- backward pass and theory ---------------------------------------------------------------
+
+
+def test_app_backward_view_draws_one_gradient_histogram_per_layer(at: AppTest) -> None:
+    at.query_params.update({"view": "Backward", "layers": "7", "samples": "500"})
+    at.run()
+    assert_clean(at)
+    spec = spec_of(histogram_chart(at))  # the open tab's chart is the only histogram
+    assert "∂L/∂z" in spec["spec"]["encoding"]["x"]["title"]
+    df = histograms(at)
+    assert sorted(df["layer"].unique()) == list(range(1, 8))
+    assert np.isfinite(df[["bin_start", "bin_end", "count"]].to_numpy(dtype=float)).all()
+    assert (df.groupby("layer")["count"].sum() == 500 * 100).all()  # every gradient counted
+    assert df["bin_start"].min() == -df["bin_end"].max()  # shared, symmetric edges
+    table = at.dataframe[0].value
+    for column in ("Gradient std", "Weight-gradient std"):
+        assert np.isfinite(table[column]).all() and (table[column] > 0).all()
+
+
+def test_app_std_vs_depth_has_measured_and_predicted_series_per_layer(at: AppTest) -> None:
+    at.query_params.update(
+        {"view": "Std vs depth", "activation": "relu", "init": "he_normal", "layers": "8"}
+    )
+    at.run()
+    assert_clean(at)
+    (chart,) = at.get("vega_lite_chart")
+    spec = spec_of(chart)
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    df = data_of(chart)
+    layers = df.groupby("series")["layer"].apply(sorted).to_dict()
+    assert layers == {label: list(range(1, 9)) for label, _ in frames.DEPTH_SERIES}
+    assert np.isfinite(df["std"]).all() and (df["std"] > 0).all()
+    # He keeps ReLU steady, and the theory agrees with the measurement within a factor 2.
+    wide = df.pivot_table(index=["layer", "quantity"], columns="source", values="std")
+    assert ((wide["measured"] / wide["predicted"]).between(0.5, 2)).all()
+    assert "cannot show" not in texts(at.caption)
+
+
+EXPLODING = {"activation": "relu", "init": "std_1", "layers": "30", "width": "300"}
+
+
+@pytest.mark.parametrize("view", ["Forward", "Backward", "Std vs depth"])
+def test_app_exploding_setting_draws_every_view(at: AppTest, view: str) -> None:
+    at.query_params.update({**EXPLODING, "view": view})
+    at.run()
+    assert_clean(at)
+    (chart,) = at.get("vega_lite_chart")[:1]
+    df = data_of(chart)
+    assert not df.empty
+    assert np.isfinite(df.select_dtypes("number").to_numpy(dtype=float)).all()
+    assert "exploding" in texts(at.info) or "dead units" in texts(at.info)
+
+
+def test_app_zeros_init_says_what_the_log_axis_leaves_out(at: AppTest) -> None:
+    at.query_params.update({"view": "Std vs depth", "activation": "tanh", "init": "zeros"})
+    at.run()
+    assert_clean(at)
+    assert "cannot show zero" in texts(at.caption)
+    df = data_of(at.get("vega_lite_chart")[0])
+    assert set(df["series"]) == {"gradient std (measured)", "gradient std (predicted)"}
+
+
 # --- caps and errors -------------------------------------------------------------------------
 
 
@@ -443,9 +506,26 @@ def test_forward_view_survives_an_overflow_at_the_first_layer() -> None:
     assert "overflow" in view.verdict
 
 
+def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
+    result = core.activation_histograms("relu", "he_normal", n_layers=3, width=20, n_samples=50)
+    top = result.layers[-1]
+    broken = dataclasses.replace(top, grad_std=math.nan, predicted_grad_std=math.inf, std=0.0)
+    result = dataclasses.replace(result, layers=(*result.layers[:-1], broken))
+    depth = frames.depth_frame(result)
+    assert np.isfinite(depth.data["std"]).all() and (depth.data["std"] > 0).all()
+    assert len(depth.data) == 4 * 3 - 3
+    assert depth.left_out.count("at 1 layer") == 3
+    assert "activation std (predicted)" not in depth.left_out
+    grads = frames.gradient_histogram_frame(result)
+    assert sorted(grads["layer"].unique()) == [1, 2]  # no panel for a layer without gradient
+    chart = charts.std_depth_chart(depth.data, series=tuple(s for s, _ in frames.DEPTH_SERIES))
+    assert chart.to_dict()["layer"]
+
+
 @pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
 def test_views_build_for_every_initializer(activation: str) -> None:
     """Every registry pairing, with and without zeros, yields frames and charts that serialize."""
+    series = tuple(label for label, _ in frames.DEPTH_SERIES)
     for init in core.INITIALIZERS:
         for exclude_zeros in (False, True):
             result = core.activation_histograms(
@@ -454,6 +534,12 @@ def test_views_build_for_every_initializer(activation: str) -> None:
             view = frames.forward_view(result)
             chart = charts.histogram_chart(view.histograms, x_title="a", x_domain=view.x_domain)
             assert chart.to_dict()["facet"]["field"] == "layer"
+            grads = charts.histogram_chart(
+                view.grad_histograms, x_title="g", x_domain=view.grad_x_domain
+            )
+            assert grads.to_dict()["facet"]["field"] == "layer"
+            depth = charts.std_depth_chart(view.depth.data, series=series)
+            assert depth.to_dict()["layer"]
             assert view.verdict
 
 

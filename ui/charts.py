@@ -86,3 +86,43 @@ def loss_chart(df: pd.DataFrame, *, iterations: int | None = None) -> alt.LayerC
         ],
     )
     return alt.layer(raw, smooth).properties(height=340)
+
+
+# Activation blue and gradient orange; each measured series and its prediction share a colour.
+DEPTH_COLORS = ("#4C78A8", "#4C78A8", "#F58518", "#F58518")
+DEPTH_DASHES = ([1, 0], [6, 4], [1, 0], [6, 4])  # measured solid, predicted dashed
+DEPTH_HEIGHT = 320
+
+
+def std_depth_chart(df: pd.DataFrame, *, series: tuple[str, ...]) -> alt.LayerChart:
+    """Std per layer on a log axis: measured lines with points, predictions dashed.
+
+    `series` is the legend's order, alternating measured and predicted per quantity; colour
+    and dash both encode the series, so Vega-Lite draws one legend with four entries. Rows
+    must hold finite, positive std (a log axis cannot place 0, inf or NaN).
+    """
+    legend = alt.Legend(
+        orient="top", title=None, symbolType="stroke", symbolStrokeWidth=2.5, labelLimit=300
+    )
+    color = alt.Color(
+        "series:N", scale=alt.Scale(domain=list(series), range=list(DEPTH_COLORS)), legend=legend
+    )
+    dash = alt.StrokeDash(
+        "series:N", scale=alt.Scale(domain=list(series), range=list(DEPTH_DASHES)), legend=legend
+    )
+    x = alt.X(
+        "layer:Q",
+        title="layer",
+        scale=alt.Scale(nice=False, zero=False),
+        axis=alt.Axis(format="d", tickMinStep=1),
+    )
+    y = alt.Y("std:Q", title="std (log scale)", scale=alt.Scale(type="log"))
+    tooltip = [
+        alt.Tooltip("series:N", title="series"),
+        alt.Tooltip("layer:Q", title="layer"),
+        alt.Tooltip("std:Q", title="std", format=".3g"),
+    ]
+    base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
+    lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
+    points = base.transform_filter(alt.datum.source == "measured").mark_point(filled=True, size=40)
+    return alt.layer(lines, points).properties(height=DEPTH_HEIGHT)

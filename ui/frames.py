@@ -21,31 +21,97 @@ SMOOTH_WINDOW = 11  # the book's smooth_curve window
 MAX_POINTS = 500  # steps drawn per curve; the smoothing still sees every step
 
 
-def histogram_frame(result: core.ForwardResult) -> pd.DataFrame:
-    """One row per (layer, bin): layer, bin_start, bin_end, count."""
+HISTOGRAM_COLUMNS = ["layer", "bin_start", "bin_end", "count"]
+
+
+def _binned_frame(layers: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """One row per (layer, bin) from (layer, counts, edges) triples."""
     parts = [
-        pd.DataFrame(
-            {
-                "layer": s.layer,
-                "bin_start": s.edges[:-1],
-                "bin_end": s.edges[1:],
-                "count": s.counts,
-            }
-        )
-        for s in result.layers
+        pd.DataFrame({"layer": n, "bin_start": edges[:-1], "bin_end": edges[1:], "count": counts})
+        for n, counts, edges in layers
     ]
     if not parts:
-        return pd.DataFrame(columns=["layer", "bin_start", "bin_end", "count"])
+        return pd.DataFrame(columns=HISTOGRAM_COLUMNS)
     return pd.concat(parts, ignore_index=True)
 
 
-STATS_COLUMNS = ("Layer", "Mean", "Std", "Saturated", "Dead units", "Exact zeros")
+def histogram_frame(result: core.ForwardResult) -> pd.DataFrame:
+    """One row per (layer, bin) of the activations: layer, bin_start, bin_end, count."""
+    return _binned_frame([(s.layer, s.counts, s.edges) for s in result.layers])
+
+
+def gradient_histogram_frame(result: core.ForwardResult) -> pd.DataFrame:
+    """The same columns for the back-propagated gradient ∂L/∂z. Layers below a backward
+    overflow have no gradient (NaN std, empty counts) and get no rows."""
+    return _binned_frame(
+        [(s.layer, s.grad_counts, s.grad_edges) for s in result.layers if np.isfinite(s.grad_std)]
+    )
+
+
+STATS_COLUMNS = (
+    "Layer",
+    "Mean",
+    "Std",
+    "Saturated",
+    "Dead units",
+    "Exact zeros",
+    "Gradient std",
+    "Weight-gradient std",
+)
 
 
 def stats_frame(result: core.ForwardResult) -> pd.DataFrame:
     """One row per layer: the summary statistics core computed (fractions, not percents)."""
-    rows = [(s.layer, s.mean, s.std, s.saturated, s.dead, s.zero_fraction) for s in result.layers]
+    rows = [
+        (
+            s.layer,
+            s.mean,
+            s.std,
+            s.saturated,
+            s.dead,
+            s.zero_fraction,
+            s.grad_std,
+            s.weight_grad_std,
+        )
+        for s in result.layers
+    ]
     return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
+
+
+# The std-vs-depth chart's series, in legend order: (label, LayerStats field).
+DEPTH_SERIES = (
+    ("activation std (measured)", "std"),
+    ("activation std (predicted)", "predicted_std"),
+    ("gradient std (measured)", "grad_std"),
+    ("gradient std (predicted)", "predicted_grad_std"),
+)
+DEPTH_COLUMNS = ["layer", "series", "quantity", "source", "std"]
+
+
+@dataclass(frozen=True, slots=True)
+class DepthFrame:
+    """The std-vs-depth chart's rows, and which values were left out of it (and why)."""
+
+    data: pd.DataFrame  # columns DEPTH_COLUMNS; only finite, positive std
+    left_out: str  # "" when every value is drawn, else e.g. "gradient std (predicted): 3 layers"
+
+
+def depth_frame(result: core.ForwardResult) -> DepthFrame:
+    """Measured and predicted std per layer, long format, ready for a log axis.
+
+    A log axis cannot place 0, inf or NaN (a zeros init, an exploding prediction, a layer
+    below a backward overflow), so those rows are dropped and counted in `left_out`.
+    """
+    rows, dropped = [], []
+    for label, field in DEPTH_SERIES:
+        quantity, source = label.removesuffix(")").split(" (")
+        values = [(s.layer, float(getattr(s, field))) for s in result.layers]
+        kept = [(n, v) for n, v in values if math.isfinite(v) and v > 0]
+        rows += [(n, label, quantity, source, v) for n, v in kept]
+        missing = len(values) - len(kept)
+        if missing:
+            dropped.append(f"{label} at {missing} layer{'s' if missing > 1 else ''}")
+    return DepthFrame(pd.DataFrame(rows, columns=DEPTH_COLUMNS), "; ".join(dropped))
 
 
 def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> pd.DataFrame:
@@ -100,10 +166,14 @@ class ForwardView:
     """Everything the activations view draws, as plain picklable data (cacheable)."""
 
     histograms: pd.DataFrame
+    grad_histograms: pd.DataFrame
     stats: pd.DataFrame
+    depth: DepthFrame
     verdict: str
     overflow_layer: int | None
+    grad_overflow_layer: int | None
     x_domain: tuple[float, float]
+    grad_x_domain: tuple[float, float]
     activation_label: str
     init_label: str
     formula: str
@@ -112,13 +182,19 @@ class ForwardView:
 
 def forward_view(result: core.ForwardResult) -> ForwardView:
     """Collect a forward pass's frames, verdict and labels for the activations view."""
-    edges = result.layers[0].edges if result.layers else np.array([0.0, 1.0])
+    first = result.layers[0] if result.layers else None
+    edges = first.edges if first else np.array([0.0, 1.0])
+    grad_edges = first.grad_edges if first else np.array([-1.0, 1.0])
     return ForwardView(
         histograms=histogram_frame(result),
+        grad_histograms=gradient_histogram_frame(result),
         stats=stats_frame(result),
+        depth=depth_frame(result),
         verdict=core.verdict(result),
         overflow_layer=result.overflow_layer,
+        grad_overflow_layer=result.grad_overflow_layer,
         x_domain=(float(edges[0]), float(edges[-1])),
+        grad_x_domain=(float(grad_edges[0]), float(grad_edges[-1])),
         activation_label=result.activation.label,
         init_label=result.initializer.label,
         formula=result.initializer.formula,

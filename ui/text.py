@@ -15,6 +15,22 @@ ACTIVATIONS_CAPTION = (
     "histogram of one hidden layer's activations; all panels share their axes."
 )
 
+BACKWARD_CAPTION = (
+    "The backward pass, as in Glorot & Bengio (2010, Fig. 7): a standard-normal gradient "
+    "∂L/∂a enters at the output of layer {layers} and is back-propagated to layer 1. Each "
+    "panel is the histogram of one layer's gradient ∂L/∂z (z: the layer's weighted sums); all "
+    "panels share their axes. The table below gives its std, and the std of the weight "
+    "gradient ∂L/∂W (their Fig. 8)."
+)
+
+DEPTH_CAPTION = (
+    "Theory beside measurement. Solid lines with dots are the std measured above; dashed lines "
+    "are what variance propagation predicts for wide layers: forward, Var(z) = n · Var(W) · "
+    "E[f(z)²] from one layer to the next; backward, each layer multiplies the gradient's "
+    "variance by n · Var(W) · E[f'(z)²]. A flat line is a signal that neither vanishes nor "
+    "explodes; a straight slope on this log axis is a constant factor per layer."
+)
+
 TRAINING_CAPTION = (
     "One network per initializer, all trained on the **same mini-batches** in the same order, "
     "so only the initial weights differ. Faint lines are the loss of each mini-batch; bold "
