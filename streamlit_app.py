@@ -15,11 +15,17 @@ from streamlit.delta_generator import DeltaGenerator
 import core
 from core.mnist import DownloadProgress
 from ui import charts, text
-from ui.compute import cached_forward_view, load_dataset
+from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
 from ui.config import ForwardConfig, TrainConfig
-from ui.controls import preset_buttons, sidebar_controls, training_controls
-from ui.frames import DEPTH_SERIES, ForwardView, loss_frame, results_frame
-from ui.limits import MAX_ITERATIONS, TRAIN_BUDGET_MULTIPLE, cap_forward, training_over_budget
+from ui.controls import preset_buttons, sidebar_controls, sweep_depth_control, training_controls
+from ui.frames import DEPTH_SERIES, LOG_STD_CLIP, ForwardView, loss_frame, results_frame
+from ui.limits import (
+    MAX_ITERATIONS,
+    TRAIN_BUDGET_MULTIPLE,
+    cap_forward,
+    cap_sweep,
+    training_over_budget,
+)
 from ui.training import TrainRun, run_race, stored_run
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
@@ -42,7 +48,8 @@ STATS_COLUMNS = {
     ),
 }
 DEPTH_LABELS = tuple(label for label, _ in DEPTH_SERIES)
-VIEWS = ("Forward", "Backward", "Std vs depth")  # tab labels, also the URL's `view` values
+# Tab labels, also the URL's `view` values.
+VIEWS = ("Forward", "Backward", "Std vs depth", "σ × depth")
 RESULT_COLUMNS = {
     "Key": None,  # hidden: the label says the same thing in words
     "Final loss": st.column_config.NumberColumn(
@@ -69,7 +76,7 @@ def render_activations(cfg: ForwardConfig) -> None:
         st.error(str(e))
         return
     # Bound to the URL, so only the open tab's content runs (and the page holds one chart).
-    forward, backward, depth = st.tabs(VIEWS, key="view", bind="query-params")
+    forward, backward, depth, sweep = st.tabs(VIEWS, key="view", bind="query-params")
     if forward.open:
         with forward:
             render_forward(view, c)
@@ -79,6 +86,9 @@ def render_activations(cfg: ForwardConfig) -> None:
     if depth.open:
         with depth:
             render_depth(view)
+    if sweep.open:
+        with sweep:
+            render_sweep(cfg)
     st.info(f"**Verdict:** {view.verdict}", icon=":material/lightbulb:")
     render_layer_details(view, c.width)
 
@@ -128,6 +138,37 @@ def render_depth(view: ForwardView) -> None:
         st.caption(
             ":material/info: A log axis cannot show zero, infinite or missing values, so these "
             f"are not drawn: {view.depth.left_out}."
+        )
+
+
+def render_sweep(cfg: ForwardConfig) -> None:
+    """The σ × depth map: the activation std after every depth, for a sweep of weight scales.
+
+    It reads the sidebar's activation, width and seed; its depth is its own control.
+    """
+    capped = cap_sweep(cfg.width, sweep_depth_control())
+    if capped.notice:
+        st.warning(capped.notice, icon=":material/speed:")
+    try:
+        with st.spinner("Sweeping σ × depth…"):
+            view = cached_sweep_view(cfg.activation, capped.width, capped.depth, cfg.seed)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    st.caption(
+        text.SWEEP_CAPTION.format(
+            width=capped.width,
+            samples=SWEEP_SAMPLES,
+            activation=view.activation_label,
+        )
+    )
+    chart = charts.sweep_heatmap(view.cells, view.marked, log_std_clip=LOG_STD_CLIP)
+    st.altair_chart(chart, width="stretch")
+    if view.clipped:
+        st.caption(
+            text.SWEEP_CLIP_NOTE.format(
+                clip=LOG_STD_CLIP, clipped=view.clipped, cells=len(view.cells)
+            )
         )
 
 

@@ -61,6 +61,11 @@ def data_of(chart: Any) -> pd.DataFrame:
     return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
 
 
+def datasets_of(chart: Any) -> list[pd.DataFrame]:
+    """Every Arrow dataset of a (layered) chart, as DataFrames."""
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+
+
 def histogram_chart(at: AppTest) -> Any:
     found = [c for c in at.get("vega_lite_chart") if "facet" in spec_of(c)]
     assert len(found) == 1, "expected exactly one histogram chart"
@@ -391,6 +396,83 @@ def test_app_zeros_init_says_what_the_log_axis_leaves_out(at: AppTest) -> None:
     assert set(df["series"]) == {"gradient std (measured)", "gradient std (predicted)"}
 
 
+# --- σ × depth map ----------------------------------------------------------------------------
+
+SWEEP_VIEW = "σ × depth"
+
+
+def sweep_data(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The heat map's cells and its marked scales (the open tab's only chart)."""
+    (chart,) = at.get("vega_lite_chart")
+    marks = [layer["mark"]["type"] for layer in spec_of(chart)["layer"]]
+    assert marks == ["rect", "rule", "text", "text"]
+    (cells,) = [d for d in datasets_of(chart) if "log_std" in d]
+    (marked,) = [d for d in datasets_of(chart) if "label" in d]
+    return cells, marked
+
+
+def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
+    at.query_params.update({"view": SWEEP_VIEW, "activation": "relu"})
+    at.run()
+    assert_clean(at)
+    cells, marked = sweep_data(at)
+    n_sigma = cells["sigma"].nunique()
+    assert n_sigma >= 41
+    assert len(cells) == n_sigma * 50  # one row per (σ, depth): ~2,000, not raw activations
+    assert sorted(cells["depth"].unique()) == list(range(1, 51))
+    assert not cells.duplicated(["sigma", "depth"]).any()
+    assert (cells["sigma_low"] < cells["sigma"]).all() and (
+        cells["sigma"] < cells["sigma_high"]
+    ).all()
+    assert list(marked["label"]) == list(core.MARKED_SCALES)
+    np.testing.assert_allclose(marked["sigma"], list(core.MARKED_SCALES.values()))
+    assert set(marked["sigma"]) <= set(cells["sigma"])  # each rule sits on a row of the map
+    # He keeps ReLU's std flat: within a factor 10 of 1 even 50 layers deep.
+    he = cells[np.isclose(cells["sigma"], math.sqrt(2))]
+    assert he["log_std"].abs().max() < 1
+    assert at.slider(key="maxdepth").value == 50
+    assert "colours stop" in texts(at.caption)
+
+
+def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
+    at.query_params.update({"view": SWEEP_VIEW, "activation": "relu"})
+    at.run()
+    before, _ = sweep_data(at)
+    at.sidebar.selectbox(key="activation").set_value("tanh").run()
+    assert_clean(at)
+    after, _ = sweep_data(at)
+    assert len(after) == len(before)
+    assert not after["log_std"].equals(before["log_std"])
+    at.slider(key="maxdepth").set_value(20).run()
+    assert_clean(at)
+    assert sweep_data(at)[0]["depth"].max() == 20
+
+
+def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None:
+    # A linear net with σ = 4 multiplies the std by 4 per layer: float32 overflows near 64.
+    at.query_params.update({"view": SWEEP_VIEW, "activation": "linear", "maxdepth": "100"})
+    at.run()
+    assert_clean(at)
+    cells, _ = sweep_data(at)
+    assert "overflow" in set(cells["std_text"])
+    numbers = cells.select_dtypes("number").to_numpy(dtype=float)
+    assert np.isfinite(numbers).all()
+    assert cells["log_std"].between(-frames.LOG_STD_CLIP, frames.LOG_STD_CLIP).all()
+    assert cells["log_std"].max() == frames.LOG_STD_CLIP
+    assert "colours stop" in texts(at.caption)
+
+
+def test_app_sweep_cap_is_announced(at: AppTest) -> None:
+    at.query_params.update({"view": SWEEP_VIEW, "width": "1000", "maxdepth": "100"})
+    at.run()
+    assert_clean(at)
+    assert "Capped" in texts(at.warning)
+    cells, _ = sweep_data(at)
+    depth = cells["depth"].max()
+    assert limits.MAX_SWEEP_WIDTH**2 * depth <= limits.SWEEP_BUDGET
+    assert f"{limits.MAX_SWEEP_WIDTH} units per layer" in texts(at.caption)
+
+
 # --- caps and errors -------------------------------------------------------------------------
 
 
@@ -464,6 +546,36 @@ def test_cap_forward_fits_both_budgets(layers: int, width: int, samples: int, in
     assert c.layers * limits._weight_cost(c.width, c.init) <= limits.WEIGHT_BUDGET
     assert c.samples >= limits.MIN_SAMPLES and c.layers >= 1
     assert "Capped" in capped.notice
+
+
+def test_cap_sweep_leaves_the_default_alone_and_fits_the_budget() -> None:
+    assert limits.cap_sweep(100, 50) == limits.CappedSweep(100, 50, "")
+    assert limits.cap_sweep(100, limits.MAX_SWEEP_DEPTH).notice == ""
+    for width in (150, 200, 500, 1000):
+        capped = limits.cap_sweep(width, limits.MAX_SWEEP_DEPTH)
+        assert capped.width <= limits.MAX_SWEEP_WIDTH and capped.depth >= 1
+        assert capped.width**2 * capped.depth <= limits.SWEEP_BUDGET
+        assert "Capped" in capped.notice
+
+
+def test_sweep_view_clips_zero_and_overflow() -> None:
+    sweep = core.depth_sweep("relu", scales=[0.5, 1.0, 2.0], max_depth=4, width=10, n_samples=20)
+    stds = sweep.stds.copy()
+    stds[0, -1], stds[2, -1] = 0.0, math.inf
+    view = frames.sweep_view(dataclasses.replace(sweep, stds=stds))
+    cells = view.cells
+    assert list(cells.columns) == frames.SWEEP_COLUMNS and len(cells) == 3 * 4
+    assert np.isfinite(cells.select_dtypes("number").to_numpy(dtype=float)).all()
+    last = cells[cells["depth"] == 4].set_index("sigma")
+    assert last.loc[0.5, "log_std"] == -frames.LOG_STD_CLIP
+    assert last.loc[2.0, "log_std"] == frames.LOG_STD_CLIP
+    assert last.loc[2.0, "std_text"] == "overflow"
+    assert view.clipped >= 2
+    # Cells tile the log axis: each one ends where the next begins.
+    rows = cells[cells["depth"] == 1]
+    np.testing.assert_allclose(rows["sigma_high"].iloc[:-1], rows["sigma_low"].iloc[1:])
+    chart = charts.sweep_heatmap(cells, view.marked, log_std_clip=frames.LOG_STD_CLIP)
+    assert [layer["mark"]["type"] for layer in chart.to_dict()["layer"]][:2] == ["rect", "rule"]
 
 
 def test_training_budget_allows_the_default_and_refuses_the_extreme() -> None:

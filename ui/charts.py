@@ -126,3 +126,71 @@ def std_depth_chart(df: pd.DataFrame, *, series: tuple[str, ...]) -> alt.LayerCh
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
     points = base.transform_filter(alt.datum.source == "measured").mark_point(filled=True, size=40)
     return alt.layer(lines, points).properties(height=DEPTH_HEIGHT)
+
+
+SWEEP_SCHEME = "redblue"  # reversed below: blue vanishes, white holds steady, red explodes
+SWEEP_HEIGHT = 380
+SIGMA_TICKS = (0.25, 0.5, 1, 2, 4)  # core's default σ grid spans 0.25..4, log-spaced
+
+
+def sweep_heatmap(
+    cells: pd.DataFrame, marked: pd.DataFrame, *, log_std_clip: float
+) -> alt.LayerChart:
+    """σ × depth heat map of log10 std, with a labelled rule at each marked σ.
+
+    `cells` carries each cell's edges (`depth_start`..`depth_end`, `sigma_low`..`sigma_high`),
+    so σ sits on a true log axis although its grid is not evenly spaced. The colour domain is
+    fixed at ±`log_std_clip` (std 1 in the middle) so maps of different settings compare.
+    """
+    color_scale = alt.Scale(
+        scheme=SWEEP_SCHEME, reverse=True, domain=[-log_std_clip, log_std_clip], domainMid=0
+    )
+    color = alt.Color(
+        "log_std:Q",
+        title=["log₁₀ std", f"(clipped to ±{log_std_clip:g})"],
+        scale=color_scale,
+        legend=alt.Legend(orient="right", gradientLength=SWEEP_HEIGHT - 80),
+    )
+    # A hairline in each cell's own colour hides the anti-aliasing seams between cells. It reads
+    # a copy of the field so that Vega-Lite does not merge it into the colour bar's legend.
+    stroke = alt.Stroke("edge:Q", scale=color_scale, legend=None)
+    y_scale = alt.Scale(
+        type="log", nice=False, domain=[cells["sigma_low"].min(), cells["sigma_high"].max()]
+    )
+    cells_layer = (
+        alt.Chart(cells)
+        .transform_calculate(edge=alt.datum.log_std)
+        .mark_rect(strokeWidth=0.5)
+        .encode(
+            x=alt.X(
+                "depth_start:Q",
+                title="depth (layers)",
+                scale=alt.Scale(nice=False, zero=False),
+                axis=alt.Axis(format="d", tickMinStep=1, grid=False),
+            ),
+            x2="depth_end:Q",
+            y=alt.Y(
+                "sigma_low:Q",
+                title="σ in W ~ N(0, σ²/n) (log scale)",
+                scale=y_scale,
+                axis=alt.Axis(values=list(SIGMA_TICKS), format="~g", grid=False),
+            ),
+            y2="sigma_high:Q",
+            color=color,
+            stroke=stroke,
+            tooltip=[
+                alt.Tooltip("sigma:Q", title="σ", format=".3g"),
+                alt.Tooltip("depth:Q", title="depth"),
+                alt.Tooltip("std_text:N", title="activation std"),
+            ],
+        )
+    )
+    marks = alt.Chart(marked).encode(y=alt.Y("sigma:Q", scale=y_scale))
+    rules = marks.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=1.5)
+    halo = marks.mark_text(
+        align="right", baseline="bottom", dx=-4, dy=-3, stroke="white", strokeWidth=3
+    ).encode(x=alt.value("width"), text="label:N")
+    labels = marks.mark_text(align="right", baseline="bottom", dx=-4, dy=-3).encode(
+        x=alt.value("width"), text="label:N"
+    )
+    return alt.layer(cells_layer, rules, halo, labels).properties(height=SWEEP_HEIGHT)

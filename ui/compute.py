@@ -20,7 +20,7 @@ import streamlit as st
 import core
 from core.mnist import DownloadProgress, MnistError
 from ui.config import CUSTOM_INIT
-from ui.frames import ForwardView, forward_view
+from ui.frames import ForwardView, SweepView, forward_view, sweep_view
 
 
 def initializer_for(init: str, std: float) -> core.Initializer:
@@ -82,3 +82,15 @@ def load_dataset(
             except MnistError as e:
                 slot.dataset, slot.error = core.load_sample(), str(e)
     return slot.dataset, slot.error
+
+
+SWEEP_SAMPLES = 200  # inputs per network of the σ × depth map
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_sweep_view(activation: str, width: int, max_depth: int, seed: int) -> SweepView:
+    """`core.depth_sweep` over its default σ grid, as the heat map's frames (0.2-1 s uncached)."""
+    sweep = core.depth_sweep(
+        activation, max_depth=max_depth, width=width, n_samples=SWEEP_SAMPLES, seed=seed
+    )
+    return sweep_view(sweep)

@@ -13,13 +13,21 @@ import streamlit as st
 
 import core
 from ui.config import CUSTOM_INIT, DEFAULT_FORWARD, DEFAULT_TRAIN, ForwardConfig, TrainConfig
-from ui.limits import MAX_ITERATIONS, MAX_LAYERS, MAX_SAMPLES, MAX_WIDTH, MIN_SAMPLES
+from ui.limits import (
+    MAX_ITERATIONS,
+    MAX_LAYERS,
+    MAX_SAMPLES,
+    MAX_SWEEP_DEPTH,
+    MAX_WIDTH,
+    MIN_SAMPLES,
+)
 
 BIND: Literal["query-params"] = "query-params"
 MAX_SEED = 2**31 - 1
 TRAIN_DEPTHS = (1, 10)
 TRAIN_UNITS = (25, 50, 100, 200, 300, 500)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
+SWEEP_DEPTH = 50  # the σ × depth map's default depth
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 # The book's §6.2.2 figures: (button text, activation, initializer).
@@ -104,6 +112,23 @@ def sidebar_controls() -> ForwardConfig:
         seed=int(seed),
         exclude_zeros=bool(exclude_zeros),
     )
+
+
+def sweep_depth_control() -> int:
+    """The σ × depth map's own control: how deep its networks go.
+
+    Its key is `maxdepth`, not `depth`: the training race's "Hidden layers" owns `depth`.
+    """
+    depth = st.slider(
+        "Depth (layers)",
+        1,
+        MAX_SWEEP_DEPTH,
+        SWEEP_DEPTH,
+        key="maxdepth",
+        bind=BIND,
+        help="The map shows the activation std after every layer up to this depth.",
+    )
+    return int(depth)
 
 
 def _apply_preset(activation: str, init: str) -> None:

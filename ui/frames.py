@@ -200,3 +200,68 @@ def forward_view(result: core.ForwardResult) -> ForwardView:
         formula=result.initializer.formula,
         weight_variance=result.initializer.variance(result.width, result.width),
     )
+
+
+# The σ × depth map's colour range: log10 std beyond ±6 (and 0 or overflow) sits on its ends.
+LOG_STD_CLIP = 6.0
+SWEEP_COLUMNS = [
+    "depth",
+    "depth_start",
+    "depth_end",
+    "sigma",
+    "sigma_low",
+    "sigma_high",
+    "log_std",
+    "std_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepView:
+    """The σ × depth map as plain data: one cell per (σ, depth), and the marked scales."""
+
+    cells: pd.DataFrame  # columns SWEEP_COLUMNS; log_std finite, clipped to ±LOG_STD_CLIP
+    marked: pd.DataFrame  # columns label, sigma: one row per `core.MARKED_SCALES` entry
+    activation_label: str
+    clipped: int  # cells whose std lies beyond the colour range (0 and overflow included)
+
+
+def _log_edges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell edges halfway between neighbours on a log axis; end cells mirror their inner edge."""
+    log_v = np.log(values)
+    half = np.diff(log_v) / 2 if len(values) > 1 else np.array([0.05])
+    return (
+        np.exp(log_v - np.concatenate([half[:1], half])),
+        np.exp(log_v + np.concatenate([half, half[-1:]])),
+    )
+
+
+def _std_text(std: float) -> str:
+    return "overflow" if math.isinf(std) else f"{std:.3g}"
+
+
+def sweep_view(sweep: core.DepthSweep) -> SweepView:
+    """One row per (σ, depth) with log10 std clipped to the colour range, for a heat map."""
+    n_scales, n_depths = sweep.stds.shape
+    low, high = _log_edges(sweep.scales)
+    with np.errstate(divide="ignore"):  # log10(0) = -inf, clipped to the bottom like inf is
+        log_std = np.log10(sweep.stds)  # (scales, depths)
+    clipped = int((np.abs(log_std) > LOG_STD_CLIP).sum())
+    depth = np.tile(sweep.depths.astype(int), n_scales)
+    cells = pd.DataFrame(
+        {
+            "depth": depth,
+            "depth_start": depth - 0.5,
+            "depth_end": depth + 0.5,
+            "sigma": np.repeat(sweep.scales, n_depths),
+            "sigma_low": np.repeat(low, n_depths),
+            "sigma_high": np.repeat(high, n_depths),
+            "log_std": np.clip(log_std, -LOG_STD_CLIP, LOG_STD_CLIP).ravel(),
+            "std_text": [_std_text(v) for v in sweep.stds.ravel()],
+        }
+    )
+    marked = pd.DataFrame(
+        {"label": list(core.MARKED_SCALES), "sigma": list(core.MARKED_SCALES.values())}
+    )
+    label = core.get_activation(sweep.activation).label
+    return SweepView(cells, marked, label, clipped)

@@ -88,3 +88,39 @@ def training_over_budget(cfg: TrainConfig) -> str:
         f"{TRAIN_BUDGET_MULTIPLE}×. Use fewer iterations, initializers or units, or a smaller "
         "batch."
     )
+
+
+# The σ × depth map: every σ (about 42) runs one (samples × width) @ (width × width) product per
+# layer, so its cost grows with width² × depth; 1 M of it took 0.4-1.1 s on 2 cores (ReLU to
+# ELU). Std propagation barely depends on width once it is wide, so the map caps width first.
+MAX_SWEEP_DEPTH = 100
+MAX_SWEEP_WIDTH = 200
+SWEEP_BUDGET = 1_000_000  # width² × depth
+
+
+@dataclass(frozen=True, slots=True)
+class CappedSweep:
+    """The width and depth the σ × depth map runs at, and what was cut ("" if nothing)."""
+
+    width: int
+    depth: int
+    notice: str
+
+
+def cap_sweep(width: int, depth: int) -> CappedSweep:
+    """Cut width to `MAX_SWEEP_WIDTH`, then depth so that width² × depth fits the budget."""
+    cuts: list[str] = []
+    w = min(width, MAX_SWEEP_WIDTH)
+    if w < width:
+        cuts.append(f"{w} of {width:,} units per layer")
+    d = min(depth, max(1, SWEEP_BUDGET // (w * w)))
+    if d < depth:
+        cuts.append(f"{d} of {depth} layers")
+    if not cuts:
+        return CappedSweep(w, d, "")
+    notice = (
+        "Capped to keep this public demo fast: the map shows "
+        + " and ".join(cuts)
+        + f" (width² × depth is capped at {SWEEP_BUDGET / 1e6:g} M)."
+    )
+    return CappedSweep(w, d, notice)

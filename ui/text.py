@@ -100,3 +100,18 @@ LIMITS_NOTE = (
     "and the cost of a training run (at most {multiple}× the default race, {max_iters:,} "
     "iterations)."
 )
+
+SWEEP_CAPTION = (
+    "Each row is one deep {activation} network ({width:,} units per layer, weights "
+    "W ~ N(0, σ²/n), {samples} standard-normal inputs); each cell's colour is the std of its "
+    "activations after that many layers (white: std 1, blue: vanishing, red: exploding). "
+    "What to notice: "
+    "with ReLU only σ = √2 (He) keeps the colour flat along the depth axis, while tanh drifts "
+    "to zero below its gain 5/3 and saturates (std stuck near 1) above it."
+)
+
+SWEEP_CLIP_NOTE = (
+    ":material/info: The colours stop at log₁₀ std = ±{clip:g}: {clipped:,} of {cells:,} cells "
+    "lie beyond (including std 0 and overflow) and are drawn in the end colours; the tooltip "
+    "gives their true std."
+)
