@@ -24,6 +24,7 @@ from core.losses import softmax_cross_entropy
 from core.mlp import MLP, backward, forward, init_mlp, zeros_like_grads
 from core.optim import make_optimizer
 from core.parallel import StepCounter, run_jobs
+from core.symmetry import distinct_units
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import check_int, check_positive
 
@@ -46,7 +47,10 @@ class TrainProgress:
 class TrainResult:
     """`losses[name]` has one training loss per step (NaN after a divergence);
     `diverged_at[name]` is the 1-based step whose loss was first NaN or inf, else None;
-    `test_accuracy[name]` is NaN for a diverged network."""
+    `test_accuracy[name]` is NaN for a diverged network.
+    `distinct_units[name][c, l]` counts the different units of hidden layer l + 1 after step
+    `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init.
+    """
 
     losses: dict[str, FloatArray]
     test_accuracy: dict[str, float]
@@ -54,6 +58,8 @@ class TrainResult:
     labels: dict[str, str]
     seconds: float
     data_source: str
+    checkpoints: IntArray
+    distinct_units: dict[str, IntArray]
 
 
 def train_compare(
@@ -103,6 +109,7 @@ def train_compare(
 
     n_nets = len(inits)
     n_workers = min(n_nets, workers if workers is not None else default_workers())
+    checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
     run = _Run(
         inits=inits,
         activation=act,
@@ -116,6 +123,8 @@ def train_compare(
         losses=np.full((n_nets, iterations), np.nan, dtype=np.float64),
         diverged_at=[None] * n_nets,
         accuracy=np.full(n_nets, np.nan),
+        checkpoints=checkpoints,
+        distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
     )
     # Networks are independent: split them into one stacked group per worker thread.
     groups = [g for g in np.array_split(np.arange(n_nets), n_workers) if len(g)]
@@ -137,6 +146,8 @@ def train_compare(
         labels={i.name: i.label for i in inits},
         seconds=seconds,
         data_source=data.source,
+        checkpoints=checkpoints,
+        distinct_units={n: run.distinct[k] for k, n in enumerate(names)},
     )
 
 
@@ -161,6 +172,8 @@ class _Run:
     losses: FloatArray  # (K, iterations)
     diverged_at: list[int | None]
     accuracy: FloatArray  # (K,), NaN for a diverged network
+    checkpoints: IntArray  # steps at which the distinct units are counted, 0 first
+    distinct: IntArray  # (K, checkpoints, hidden layers)
 
 
 def _train_group(run: _Run, group: IntArray, counter: StepCounter, job: int) -> None:
@@ -177,6 +190,8 @@ def _train_group(run: _Run, group: IntArray, counter: StepCounter, job: int) -> 
     opt = make_optimizer(run.optimizer, run.lr)
     alive = np.ones(len(group), dtype=bool)
     data = run.data
+    checkpoint_index = {int(step): c for c, step in enumerate(run.checkpoints)}
+    _count_units(run, group, mlp, 0)
     pixels = np.empty((run.batch_size, run.sizes[0]), dtype=np.uint8)
     x_batch = np.empty((run.batch_size, run.sizes[0]), dtype=DEFAULT_DTYPE)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -191,9 +206,18 @@ def _train_group(run: _Run, group: IntArray, counter: StepCounter, job: int) -> 
                 run.diverged_at[group[i]], alive[i] = step, False
                 _freeze(mlp, dlogits, i)
             opt.step(mlp.params, backward(mlp, cache, dlogits, out=grads).params)
+            if step in checkpoint_index:
+                _count_units(run, group, mlp, checkpoint_index[step])
             if not counter.advance(job, step):
                 return
         run.accuracy[group[alive]] = _test_accuracy(mlp, data)[alive]
+
+
+def _count_units(run: _Run, group: IntArray, mlp: MLP, checkpoint: int) -> None:
+    """Distinct units of every hidden layer of every network in `group`, at one checkpoint."""
+    for i, k in enumerate(group):
+        for layer, (w, b) in enumerate(zip(mlp.weights[:-1], mlp.biases[:-1], strict=True)):
+            run.distinct[k, checkpoint, layer] = distinct_units(w[i], b[i])
 
 
 def _freeze(mlp: MLP, dlogits: FloatArray, k: int) -> None:

@@ -1,0 +1,48 @@
+"""Symmetry, the book's §6.2.1: a constant init keeps every unit of a layer identical."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.dataset import Dataset
+from core.initializers import constant
+from core.symmetry import distinct_units
+from core.training import train_compare
+
+
+def test_distinct_units_counts_different_columns(rng: np.random.Generator) -> None:
+    w = rng.standard_normal((5, 4))
+    assert distinct_units(w, np.zeros(4)) == 4
+    w[:, 1] = w[:, 0]
+    assert distinct_units(w, np.zeros(4)) == 3
+    assert distinct_units(w, np.array([0.0, 1.0, 0.0, 0.0])) == 4  # the bias tells them apart
+    assert distinct_units(np.zeros((5, 4)), np.zeros(4)) == 1
+
+
+def test_distinct_units_ignores_float_rounding() -> None:
+    w = np.full((6, 3), 0.3, dtype=np.float32)
+    w[0, 1] = np.nextafter(np.float32(0.3), np.float32(1))
+    assert distinct_units(w, np.zeros(3, np.float32)) == 1
+
+
+def test_constant_init_stays_symmetric_through_training() -> None:
+    rng = np.random.default_rng(0)
+    data = Dataset(
+        rng.integers(0, 256, (64, 784), dtype=np.uint8),
+        rng.integers(0, 10, 64),
+        rng.integers(0, 256, (16, 784), dtype=np.uint8),
+        rng.integers(0, 10, 16),
+        source="random test digits",
+    )
+    result = train_compare(
+        [constant(0.05), "he_normal"],
+        activation="tanh",
+        hidden=(30, 20),
+        iterations=60,
+        lr=0.1,
+        progress_every=20,
+        data=data,
+    )
+    np.testing.assert_array_equal(result.checkpoints, [0, 20, 40, 60])
+    assert (result.distinct_units["constant_0.05"] == 1).all()
+    np.testing.assert_array_equal(result.distinct_units["he_normal"], [[30, 20]] * 4)
