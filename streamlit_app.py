@@ -13,12 +13,26 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import core
+from core.initializers import FRAMEWORK_PITFALLS
 from core.mnist import DownloadProgress
 from ui import charts, text
 from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
-from ui.config import ForwardConfig, TrainConfig
-from ui.controls import preset_buttons, sidebar_controls, sweep_depth_control, training_controls
-from ui.frames import DEPTH_SERIES, LOG_STD_CLIP, ForwardView, loss_frame, results_frame
+from ui.config import VIEWS, ForwardConfig, TrainConfig
+from ui.controls import (
+    active_preset,
+    preset_buttons,
+    sidebar_controls,
+    sweep_depth_control,
+    training_controls,
+)
+from ui.frames import (
+    DEPTH_SERIES,
+    LOG_STD_CLIP,
+    ForwardView,
+    framework_frame,
+    loss_frame,
+    results_frame,
+)
 from ui.limits import (
     MAX_ITERATIONS,
     TRAIN_BUDGET_MULTIPLE,
@@ -48,8 +62,6 @@ STATS_COLUMNS = {
     ),
 }
 DEPTH_LABELS = tuple(label for label, _ in DEPTH_SERIES)
-# Tab labels, also the URL's `view` values.
-VIEWS = ("Forward", "Backward", "Std vs depth", "σ × depth")
 RESULT_COLUMNS = {
     "Key": None,  # hidden: the label says the same thing in words
     "Final loss": st.column_config.NumberColumn(
@@ -64,6 +76,7 @@ def render_activations(cfg: ForwardConfig) -> None:
     """Histograms per hidden layer, the per-layer table, the verdict and the formula."""
     st.header("Activations, layer by layer")
     preset_buttons()
+    note = st.empty()  # filled below, once the open tab is known
     capped = cap_forward(cfg)
     if capped.notice:
         st.warning(capped.notice, icon=":material/speed:")
@@ -76,7 +89,12 @@ def render_activations(cfg: ForwardConfig) -> None:
         st.error(str(e))
         return
     # Bound to the URL, so only the open tab's content runs (and the page holds one chart).
-    forward, backward, depth, sweep = st.tabs(VIEWS, key="view", bind="query-params")
+    tabs = st.tabs(VIEWS, key="view", bind="query-params")
+    forward, backward, depth, sweep = tabs
+    open_view = next((v for v, tab in zip(VIEWS, tabs, strict=True) if tab.open), None)
+    preset = active_preset(cfg, open_view)
+    if preset is not None:
+        note.info(f"**{preset.source}.** Notice: {preset.note}", icon=":material/visibility:")
     if forward.open:
         with forward:
             render_forward(view, c)
@@ -182,6 +200,21 @@ def render_layer_details(view: ForwardView, width: int) -> None:
         st.caption(
             f"Here Var(W) = {view.weight_variance:.3g}, with n_in = {width:,} inputs per unit."
         )
+    render_frameworks(view)
+
+
+def render_frameworks(view: ForwardView) -> None:
+    """The chosen initializer as PyTorch and Keras calls, and the traps in translating it."""
+    with st.expander("Same init in PyTorch / Keras", icon=":material/code:"):
+        st.caption(text.FRAMEWORKS_CAPTION)
+        torch_col, keras_col = st.columns(2)
+        with torch_col:
+            st.markdown("**PyTorch**")
+            st.code(f"{text.TORCH_HEADER}\n{view.torch_call}", language="python", wrap_lines=True)
+        with keras_col:
+            st.markdown("**Keras**")
+            st.code(f"{text.KERAS_HEADER}\n{view.keras_call}", language="python", wrap_lines=True)
+        st.markdown("**Pitfalls**\n\n" + "\n".join(f"- {p}" for p in FRAMEWORK_PITFALLS))
 
 
 def _dataset() -> core.Dataset:
@@ -269,6 +302,9 @@ def render_about() -> None:
     """What the experiment shows and why, with references and the MNIST credit."""
     with st.expander("About: what this shows, and why", icon=":material/menu_book:"):
         st.markdown(text.ABOUT)
+    with st.expander("Every initializer in PyTorch and Keras", icon=":material/table:"):
+        st.caption(text.FRAMEWORKS_CAPTION)
+        st.table(framework_frame(), hide_index=True)  # static: long calls wrap, not truncate
     st.caption(text.LIMITS_NOTE.format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS))
 
 

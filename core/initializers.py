@@ -34,6 +34,8 @@ class Initializer:
     """A weight distribution with Var(W_ij) = scale / n(mode), where n("fixed") = 1.
 
     `value` is only read by the constant distribution (W_ij = value, variance 0).
+    `torch` and `keras` are the framework calls that draw the same distribution for a weight
+    used as z = x @ W (see `FRAMEWORK_PITFALLS` for the layouts); "" when there is none.
     """
 
     name: str
@@ -43,6 +45,8 @@ class Initializer:
     mode: Mode
     distribution: Distribution
     value: float = 0.0
+    torch: str = ""
+    keras: str = ""
 
     def variance(self, fan_in: int, fan_out: int) -> float:
         """The theoretical Var(W_ij) for a (fan_in, fan_out) matrix."""
@@ -117,9 +121,12 @@ def variance_scaling(
     scale: float,
     mode: Mode,
     distribution: Distribution = "normal",
+    *,
+    torch: str = "",
+    keras: str = "",
 ) -> Initializer:
     """The one family behind LeCun, Glorot and He: Var(W) = scale / n(mode)."""
-    return Initializer(name, label, formula, scale, mode, distribution)
+    return Initializer(name, label, formula, scale, mode, distribution, torch=torch, keras=keras)
 
 
 def normal_std(std: float) -> Initializer:
@@ -132,6 +139,8 @@ def normal_std(std: float) -> Initializer:
         std**2,
         "fixed",
         "normal",
+        torch=f"torch.nn.init.normal_(w, std={std:g})",
+        keras=f"keras.initializers.RandomNormal(stddev={std:g})",
     )
 
 
@@ -147,31 +156,66 @@ def constant(value: float) -> Initializer:
         "fixed",
         "constant",
         float(value),
+        torch=f"torch.nn.init.constant_(w, {value:g})",
+        keras=f"keras.initializers.Constant({value:g})",
     )
 
 
 _N_IN = r"n_\text{in}"
 _N_OUT = r"n_\text{out}"
+_TORCH = "torch.nn.init."
+_KERAS = "keras.initializers."
+
+
+def _keras_untruncated(scale: str, mode: str, truncated: str) -> str:
+    """The Keras call for an untruncated normal, and why its named initializer is not it."""
+    return (
+        f'{_KERAS}VarianceScaling(scale={scale}, mode="{mode}", distribution="untruncated_normal")'
+        f"\n# {_KERAS}{truncated}() has this variance but is truncated at ±2σ"
+    )
+
 
 INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
     {
         i.name: i
         for i in (
-            Initializer("zeros", "Zeros (W = 0)", r"W_{ij} = 0", 0.0, "fixed", "constant"),
+            Initializer(
+                "zeros",
+                "Zeros (W = 0)",
+                r"W_{ij} = 0",
+                0.0,
+                "fixed",
+                "constant",
+                torch=f"{_TORCH}zeros_(w)",
+                keras=f"{_KERAS}Zeros()",
+            ),
             variance_scaling(
                 "std_0.01",
                 "std = 0.01 (the book's first try)",
                 r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)",
                 1e-4,
                 "fixed",
+                torch=f"{_TORCH}normal_(w, std=0.01)",
+                keras=f"{_KERAS}RandomNormal(stddev=0.01)",
             ),
-            variance_scaling("std_1", "std = 1", r"W \sim \mathcal{N}(0,\ 1)", 1.0, "fixed"),
+            variance_scaling(
+                "std_1",
+                "std = 1",
+                r"W \sim \mathcal{N}(0,\ 1)",
+                1.0,
+                "fixed",
+                torch=f"{_TORCH}normal_(w, std=1.0)",
+                keras=f"{_KERAS}RandomNormal(stddev=1.0)",
+            ),
             variance_scaling(
                 "lecun_normal",
                 'LeCun normal √(1/n): the book\'s "Xavier"',
                 rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{1}}{{{_N_IN}}}\right)",
                 1.0,
                 "fan_in",
+                # Gain 1 for "linear": std = 1/√fan_in, with fan_in read from w's dim 1.
+                torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="linear")',
+                keras=_keras_untruncated("1.0", "fan_in", "LecunNormal"),
             ),
             variance_scaling(
                 "lecun_uniform",
@@ -180,6 +224,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 1.0,
                 "fan_in",
                 "uniform",
+                torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="linear")',
+                keras=f"{_KERAS}LecunUniform()",
             ),
             variance_scaling(
                 "glorot_normal",
@@ -187,6 +233,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN} + {_N_OUT}}}\right)",
                 1.0,
                 "fan_avg",
+                torch=f"{_TORCH}xavier_normal_(w)",
+                keras=_keras_untruncated("1.0", "fan_avg", "GlorotNormal"),
             ),
             variance_scaling(
                 "glorot_uniform",
@@ -195,6 +243,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 1.0,
                 "fan_avg",
                 "uniform",
+                torch=f"{_TORCH}xavier_uniform_(w)",
+                keras=f"{_KERAS}GlorotUniform()",
             ),
             variance_scaling(
                 "he_normal",
@@ -202,6 +252,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN}}}\right)",
                 2.0,
                 "fan_in",
+                torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="relu")',
+                keras=_keras_untruncated("2.0", "fan_in", "HeNormal"),
             ),
             variance_scaling(
                 "he_uniform",
@@ -210,6 +262,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 2.0,
                 "fan_in",
                 "uniform",
+                torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="relu")',
+                keras=f"{_KERAS}HeUniform()",
             ),
             Initializer(
                 "orthogonal",
@@ -218,6 +272,8 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 1.0,
                 "fixed",
                 "orthogonal",
+                torch=f"{_TORCH}orthogonal_(w)",
+                keras=f"{_KERAS}Orthogonal()",
             ),
             variance_scaling(
                 "torch_default",
@@ -226,10 +282,34 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 1 / 3,
                 "fan_in",
                 "uniform",
+                # What nn.Linear.reset_parameters calls: gain √(2/(1+5)), bound 1/√fan_in.
+                torch=f"{_TORCH}kaiming_uniform_(w, a=math.sqrt(5))  # nn.Linear's default",
+                keras=f"{_KERAS}VarianceScaling("
+                'scale=1 / 3, mode="fan_in", distribution="uniform")',
             ),
         )
     }
 )
+
+# The traps in moving an initializer between this app, PyTorch and Keras, one sentence each.
+# Code names are in backticks, so the UI can render them as Markdown.
+FRAMEWORK_PITFALLS: tuple[str, ...] = (
+    "PyTorch stores a Linear weight as (out, in) and reads fan_in from dim 1; here (and in "
+    "Keras) W is (fan_in, fan_out) with z = x @ W, so fan_in is dim 0. Applying one layout's "
+    "init to the other's swaps fan_in and fan_out.",
+    "Keras' `GlorotNormal`, `HeNormal` and `LecunNormal` draw a truncated normal: values beyond "
+    f"±2σ are redrawn and the rest is rescaled by 1/{TRUNCATED_NORMAL_STD:.8f}, so the variance "
+    'matches but the tails are cut. `VarianceScaling(..., distribution="untruncated_normal")` '
+    "draws the plain normal used here.",
+    "PyTorch's default `nn.Linear` init is `kaiming_uniform_(w, a=math.sqrt(5))`, that is "
+    "U(±1/√fan_in) with Var = 1/(3·fan_in): neither Xavier/Glorot nor He.",
+    "The book's \"Xavier\" is √(1/n), which is LeCun (`lecun_normal` here), not the frameworks' "
+    "`xavier_*`/`Glorot*` with Var = 2/(fan_in + fan_out); the two agree only when "
+    "fan_in = fan_out.",
+    '`kaiming_normal_` and `kaiming_uniform_` default to `nonlinearity="leaky_relu"` with a = 0, '
+    'whose gain is √2 like ReLU\'s; with `nonlinearity="linear"` (gain 1) they give LeCun.',
+)
+
 
 # Framework names for the same schemes; the UI lists each scheme once, under its registry key.
 ALIASES: Mapping[str, str] = MappingProxyType(

@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 import core
 from ui import charts, frames, limits
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, ForwardConfig, TrainConfig
+from ui.controls import PRESETS, Preset, active_preset
 from ui.training import RUN_KEY, TrainRun
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -195,6 +196,135 @@ def test_app_book_preset_sets_the_sidebar(at: AppTest) -> None:
     assert at.sidebar.selectbox(key="activation").value == "relu"
     assert at.sidebar.selectbox(key="init").value == "he_normal"
     assert "steady" in texts(at.info)
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.key for p in PRESETS])
+def test_app_each_preset_sets_its_controls_and_says_what_to_notice(
+    at: AppTest, preset: Preset
+) -> None:
+    at.query_params.update({"width": "300", "layers": "12", "view": "Std vs depth"})
+    at.run()
+    assert preset.note not in texts(at.info)
+    at.button(key=preset.key).click().run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="activation").value == preset.activation
+    assert at.sidebar.selectbox(key="init").value == preset.init
+    assert at.sidebar.slider(key="layers").value == preset.layers
+    assert at.sidebar.slider(key="width").value == DEFAULT_FORWARD.width
+    assert at.session_state["view"] == preset.view
+    assert f"{preset.source}.** Notice: {preset.note}" in texts(at.info)
+    assert histograms(at)["layer"].nunique() == preset.layers
+    title = spec_of(histogram_chart(at))["spec"]["encoding"]["x"]["title"]
+    assert ("∂L/∂z" in title) == (preset.view == "Backward")
+
+
+def test_app_preset_note_goes_when_its_setting_changes(at: AppTest) -> None:
+    fig6 = PRESET_BY_KEY["paper_glorot_fig6_standard"]
+    at.run()
+    at.button(key=fig6.key).click().run()
+    assert fig6.note in texts(at.info)
+    at.sidebar.slider(key="layers").set_value(8).run()
+    assert_clean(at)
+    assert "Notice:" not in texts(at.info)
+
+
+def test_active_preset_matches_activation_init_depth_and_tab() -> None:
+    cfg = ForwardConfig(activation="tanh", init="torch_default", layers=5)
+    assert active_preset(cfg, "Forward").key == "paper_glorot_fig6_standard"
+    assert active_preset(cfg, "Backward").key == "paper_glorot_fig7_standard"
+    assert active_preset(cfg, "Std vs depth") is None
+    assert active_preset(ForwardConfig(activation="relu", init="he_normal", layers=30), "Forward")
+    assert active_preset(ForwardConfig(layers=6), "Forward") is None
+    keys = [p.key for p in PRESETS]
+    assert len(set(keys)) == len(keys)
+    shown = [(p.activation, p.init, p.layers, p.view) for p in PRESETS]
+    assert len(set(shown)) == len(shown), "two presets would claim the same figure"
+    for p in PRESETS:
+        assert p.activation in core.ACTIVATIONS and p.init in core.INITIALIZERS
+        assert p.layers <= limits.MAX_LAYERS and p.note.endswith(".")
+
+
+def _stds(preset: Preset, field: str = "std") -> np.ndarray:
+    result = core.activation_histograms(
+        preset.activation, preset.init, n_layers=preset.layers, width=100, n_samples=1000, seed=0
+    )
+    return np.array([getattr(s, field) for s in result.layers])
+
+
+PRESET_BY_KEY = {p.key: p for p in PRESETS}
+# What each preset's note claims, as numbers core must keep producing (width 100, seed 0).
+PRESET_CLAIMS = {
+    "preset_sigmoid_std_1": lambda p: (_stds(p, "saturated") > 0.4).all(),
+    "preset_sigmoid_std_0.01": lambda p: (_stds(p) < 0.03).all(),
+    "preset_sigmoid_lecun_normal": lambda p: (
+        (_stds(p) / _stds(PRESET_BY_KEY["preset_sigmoid_std_0.01"]) > 7).all()
+        and 0.1 < _stds(p).min() < _stds(p).max() < 0.25
+    ),
+    "preset_relu_std_0.01": lambda p: (np.diff(np.log(_stds(p))) < -np.log(10)).all(),
+    "preset_relu_lecun_normal": lambda p: np.allclose(
+        np.diff(np.log(_stds(p))).mean(), -np.log(2) / 2, atol=0.1
+    ),
+    "preset_relu_he_normal": lambda p: (
+        np.ptp(_stds(p)) < 0.2 and np.allclose(_stds(p, "grad_std"), 0.7, atol=0.1)
+    ),
+    "paper_glorot_fig6_standard": lambda p: (
+        (np.diff(_stds(p)) < 0).all() and _stds(p)[-1] / _stds(p)[0] < 0.12
+    ),
+    "paper_glorot_fig6_normalized": lambda p: _stds(p)[-1] / _stds(p)[0] > 0.45,
+    "paper_glorot_fig7_standard": lambda p: (
+        (np.diff(_stds(p, "grad_std")) > 0).all()
+        and _stds(p, "grad_std")[0] / _stds(p, "grad_std")[-1] < 0.1
+        and np.ptp(np.log(_stds(p, "weight_grad_std"))) < np.log(1.1)
+    ),
+    "paper_he_fig3_lecun": lambda p: 1e-5 < _stds(p)[-1] < 1e-4,
+    "paper_he_fig3_he": lambda p: _stds(p).min() > 0.3 and _stds(p).max() < 3,
+}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.key for p in PRESETS])
+def test_preset_note_holds_in_core(preset: Preset) -> None:
+    assert PRESET_CLAIMS[preset.key](preset)
+
+
+def code_blocks(at: AppTest) -> str:
+    return texts(at.code)
+
+
+def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) -> None:
+    at.query_params.update({"activation": "relu", "init": "he_normal"})
+    at.run()
+    assert_clean(at)
+    he = core.INITIALIZERS["he_normal"]
+    code = code_blocks(at)
+    assert he.torch in code and he.keras in code
+    assert 'kaiming_normal_(w, nonlinearity="relu")' in code
+    assert "HeNormal() has this variance but is truncated" in code
+    assert "(fan_out, fan_in)" in code  # which layout `w` has in PyTorch
+    pitfalls = texts(at.markdown)
+    assert "1/0.87962566" in pitfalls and "dim 1" in pitfalls
+    at.sidebar.selectbox(key="init").set_value("glorot_uniform").run()
+    assert_clean(at)
+    code = code_blocks(at)
+    assert "torch.nn.init.xavier_uniform_(w)" in code
+    assert "keras.initializers.GlorotUniform()" in code
+    assert he.torch not in code
+
+
+def test_app_custom_std_shows_its_framework_calls(at: AppTest) -> None:
+    at.query_params.update({"init": "custom", "std": "0.3"})
+    at.run()
+    assert_clean(at)
+    code = code_blocks(at)
+    assert "torch.nn.init.normal_(w, std=0.3)" in code
+    assert "keras.initializers.RandomNormal(stddev=0.3)" in code
+
+
+def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> None:
+    at.run()
+    (table,) = (t.value for t in at.table)
+    assert list(table["Key"]) == list(core.INITIALIZERS)
+    assert list(table["PyTorch"]) == [i.torch for i in core.INITIALIZERS.values()]
+    assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]
 
 
 TRAINING_CHANGES = [

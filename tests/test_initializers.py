@@ -9,6 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from core.initializers import (
+    FRAMEWORK_PITFALLS,
     INITIALIZERS,
     TRUNCATED_NORMAL_STD,
     Initializer,
@@ -149,3 +150,75 @@ def test_initializer_sample_is_reproducible_and_leaves_global_state_alone() -> N
         a = init.sample(np.random.default_rng(7), 50, 40)
         b = init.sample(np.random.default_rng(7), 50, 40)
         np.testing.assert_array_equal(a, b)
+
+
+# --- framework parity ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_initializer_names_its_torch_and_keras_calls(name: str) -> None:
+    init = INITIALIZERS[name]
+    assert init.torch.startswith("torch.nn.init.") and init.torch.split("(")[0].endswith("_")
+    assert init.keras.startswith("keras.initializers.")
+    for call in (init.torch, init.keras):  # one balanced call, before any comment
+        code = call.split("#")[0]
+        assert code.count("(") == code.count(")") >= 1
+
+
+def test_framework_calls_for_he_glorot_lecun_and_pytorchs_default() -> None:
+    he = INITIALIZERS["he_normal"]
+    assert he.torch == 'torch.nn.init.kaiming_normal_(w, nonlinearity="relu")'
+    assert he.keras.startswith(
+        'keras.initializers.VarianceScaling(scale=2.0, mode="fan_in", '
+        'distribution="untruncated_normal")'
+    )
+    assert "HeNormal() has this variance but is truncated" in he.keras
+    assert INITIALIZERS["glorot_normal"].torch == "torch.nn.init.xavier_normal_(w)"
+    assert (
+        'mode="fan_avg", distribution="untruncated_normal"' in INITIALIZERS["glorot_normal"].keras
+    )
+    assert "LecunNormal()" in INITIALIZERS["lecun_normal"].keras
+    assert INITIALIZERS["glorot_uniform"].keras == "keras.initializers.GlorotUniform()"
+    assert INITIALIZERS["he_uniform"].keras == "keras.initializers.HeUniform()"
+    assert INITIALIZERS["torch_default"].torch.startswith(
+        "torch.nn.init.kaiming_uniform_(w, a=math.sqrt(5))"
+    )
+    assert INITIALIZERS["torch_default"].keras == (
+        'keras.initializers.VarianceScaling(scale=1 / 3, mode="fan_in", distribution="uniform")'
+    )
+    assert INITIALIZERS["std_0.01"].keras == "keras.initializers.RandomNormal(stddev=0.01)"
+
+
+@pytest.mark.parametrize("name", [n for n, i in INITIALIZERS.items() if "normal" in n])
+def test_keras_names_a_truncated_normal_only_with_a_warning(name: str) -> None:
+    """Our normals are untruncated: a Keras *Normal initializer must come with its caveat."""
+    keras = INITIALIZERS[name].keras
+    assert "truncated_normal" not in keras.replace("untruncated_normal", "")
+    if "VarianceScaling" in keras:
+        assert "untruncated_normal" in keras and "truncated at ±2σ" in keras
+
+
+def test_torch_default_matches_kaiming_uniform_with_a_sqrt5() -> None:
+    """kaiming_uniform_'s bound gain·√(3/fan_in), with gain √(2/(1 + a²)) and a = √5."""
+    fan_in = 784
+    gain = math.sqrt(2 / (1 + math.sqrt(5) ** 2))
+    bound = gain * math.sqrt(3 / fan_in)
+    assert bound == pytest.approx(1 / math.sqrt(fan_in))
+    assert INITIALIZERS["torch_default"].variance(fan_in, 10) == pytest.approx(bound**2 / 3)
+
+
+def test_custom_initializers_fill_their_framework_calls() -> None:
+    assert normal_std(0.05).torch == "torch.nn.init.normal_(w, std=0.05)"
+    assert normal_std(0.05).keras == "keras.initializers.RandomNormal(stddev=0.05)"
+    assert constant(0.3).torch == "torch.nn.init.constant_(w, 0.3)"
+    assert constant(0.3).keras == "keras.initializers.Constant(0.3)"
+    assert variance_scaling("t", "t", "W", 1.0, "fan_in").torch == ""  # optional, default ""
+
+
+def test_framework_pitfalls_name_the_four_traps() -> None:
+    text = " ".join(FRAMEWORK_PITFALLS)
+    assert "(out, in)" in text and "dim 1" in text
+    assert "truncated" in text and f"{TRUNCATED_NORMAL_STD:.8f}" in text
+    assert "U(±1/√fan_in)" in text
+    assert "LeCun" in text and 'book\'s "Xavier"' in text
+    assert all(p.endswith(".") for p in FRAMEWORK_PITFALLS)

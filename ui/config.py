@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CUSTOM_INIT = "custom"  # the initializer choice that reads its std from its own widget
+# The activations section's tab labels, also the URL's `view` values.
+VIEWS = ("Forward", "Backward", "Std vs depth", "σ × depth")
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,8 @@ class ForwardView:
     init_label: str
     formula: str
     weight_variance: float
+    torch_call: str  # the same draw in PyTorch, and in Keras ("" if there is none)
+    keras_call: str
 
 
 def forward_view(result: core.ForwardResult) -> ForwardView:
@@ -199,7 +201,18 @@ def forward_view(result: core.ForwardResult) -> ForwardView:
         init_label=result.initializer.label,
         formula=result.initializer.formula,
         weight_variance=result.initializer.variance(result.width, result.width),
+        torch_call=result.initializer.torch,
+        keras_call=result.initializer.keras,
     )
+
+
+FRAMEWORK_COLUMNS = ["Key", "Initializer", "PyTorch", "Keras"]
+
+
+def framework_frame() -> pd.DataFrame:
+    """One row per registry entry: its key, label and the PyTorch and Keras calls."""
+    rows = [(k, i.label, i.torch, i.keras) for k, i in core.INITIALIZERS.items()]
+    return pd.DataFrame(rows, columns=FRAMEWORK_COLUMNS)
 
 
 # The σ × depth map's colour range: log10 std beyond ±6 (and 0 or overflow) sits on its ends.

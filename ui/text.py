@@ -115,3 +115,13 @@ SWEEP_CLIP_NOTE = (
     "lie beyond (including std 0 and overflow) and are drawn in the end colours; the tooltip "
     "gives their true std."
 )
+
+# The first line of each framework snippet: which weight `w` is, in that framework's layout.
+TORCH_HEADER = "# w = torch.nn.Linear(fan_in, fan_out).weight, stored as (fan_out, fan_in)"
+KERAS_HEADER = "# kernel_initializer of keras.layers.Dense(fan_out): kernel (fan_in, fan_out)"
+
+FRAMEWORKS_CAPTION = (
+    "Each call draws the same distribution as this app's initializer, for a layer with fan_in "
+    "inputs and fan_out outputs: in PyTorch `w` is the layer's weight, in Keras the call is the "
+    "layer's `kernel_initializer`."
+)
