@@ -166,10 +166,6 @@ PAPER_PRESETS: tuple[Preset, ...] = (
 PRESETS = (*BOOK_PRESETS, *PAPER_PRESETS)
 
 
-def _index(options: list[str], value: str) -> int:
-    return options.index(value)
-
-
 def sidebar_controls() -> ForwardConfig:
     """The forward-pass experiment's controls, in the sidebar."""
     d = DEFAULT_FORWARD
@@ -179,7 +175,7 @@ def sidebar_controls() -> ForwardConfig:
     activation = sb.selectbox(
         "Activation",
         activations,
-        index=_index(activations, d.activation),
+        index=activations.index(d.activation),
         key="activation",
         bind=BIND,
     )
@@ -187,7 +183,7 @@ def sidebar_controls() -> ForwardConfig:
     init = sb.selectbox(
         "Initial weights",
         inits,
-        index=_index(inits, d.init),
+        index=inits.index(d.init),
         key="init",
         bind=BIND,
         help="`custom` draws W from a normal distribution with the std you choose.",
@@ -308,7 +304,7 @@ def training_controls() -> TrainConfig:
     activation = col[0].selectbox(
         "Activation",
         activations,
-        index=_index(activations, d.activation),
+        index=activations.index(d.activation),
         key="tact",
         bind=BIND,
     )
@@ -324,7 +320,7 @@ def training_controls() -> TrainConfig:
     )
     lr = col[1].select_slider("Learning rate", LEARNING_RATES, value=d.lr, key="lr", bind=BIND)
     optimizer = col[2].selectbox(
-        "Optimizer", optimizers, index=_index(optimizers, d.optimizer), key="opt", bind=BIND
+        "Optimizer", optimizers, index=optimizers.index(d.optimizer), key="opt", bind=BIND
     )
     seed = col[3].number_input("Seed", 0, MAX_SEED, d.seed, key="tseed", bind=BIND)
     return TrainConfig(
