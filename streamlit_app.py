@@ -32,6 +32,7 @@ from ui.frames import (
     framework_frame,
     loss_frame,
     results_frame,
+    units_frame,
 )
 from ui.limits import (
     MAX_ITERATIONS,
@@ -268,7 +269,8 @@ def render_training() -> None:
 
 
 def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> None:
-    """The kept race: its curves, and its table once it finished (else why it stopped)."""
+    """The kept race: its curves, then once it finished its table and distinct units per layer
+    (else why it stopped)."""
     curves = charts.loss_chart(loss_frame(run.losses, run.labels), iterations=run.config.iterations)
     chart.altair_chart(curves, width="stretch")
     if run.result is None:
@@ -291,6 +293,8 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
             n=len(run.losses), seconds=run.result.seconds, source=run.data_source
         )
     )
+    st.altair_chart(charts.units_chart(units_frame(run.result)), width="stretch")
+    st.caption(text.UNITS_CAPTION)
     if run.config != current:
         st.caption(
             ":material/history: These results are from the last run; the controls above have "

@@ -7,19 +7,26 @@ import numpy as np
 
 from core.types import FloatArray
 
-# Units whose incoming weights and bias agree to this many significant digits (relative to
-# the layer's largest weight) count as one: float rounding alone must not split a symmetric
-# layer, while any real difference from a random init is orders of magnitude larger.
-DECIMALS = 4
+# Two units count as one when no incoming weight (or bias) differs by more than this fraction
+# of the layer's largest weight: float rounding alone never splits a symmetric layer, while
+# units from a random init differ by orders of magnitude more.
+TOLERANCE = 1e-4
 
 
 def distinct_units(w: FloatArray, b: FloatArray) -> int:
-    """How many different units a layer has: distinct columns of [W; b].
+    """How many different units a layer has: clusters of near-equal columns of [W; b].
 
-    w: (fan_in, fan_out), b: (fan_out,) or (1, fan_out).
+    w: (fan_in, fan_out), b: (fan_out,) or (1, fan_out). Units are ordered along a fixed
+    random direction, so near-equal ones sit side by side, and each neighbour is compared in
+    full: O(n log n + n·fan_in), with no rounding grid for a cluster to straddle.
     """
-    units = np.concatenate([w, np.reshape(b, (1, -1))]).T  # (fan_out, fan_in + 1)
+    units = np.concatenate([w, np.reshape(b, (1, -1))]).T.astype(np.float64)  # (fan_out, d)
     scale = float(np.abs(units).max())
-    if scale == 0 or not np.isfinite(scale):
-        return 1 if scale == 0 else len(units)
-    return len(np.unique(np.round(units / scale, DECIMALS), axis=0))
+    if not np.isfinite(scale):
+        return len(units)
+    if scale == 0:
+        return 1
+    direction = np.random.default_rng(0).standard_normal(units.shape[1])
+    ordered = units[np.argsort(units @ direction)]
+    gaps = np.abs(np.diff(ordered, axis=0)).max(axis=1)  # (fan_out - 1,)
+    return 1 + int((gaps > TOLERANCE * scale).sum())

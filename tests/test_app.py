@@ -79,6 +79,15 @@ def loss_chart(at: AppTest) -> Any:
     return found[0]
 
 
+def units_chart(at: AppTest) -> Any:
+    charts_ = at.get("vega_lite_chart")
+    found = [
+        c for c in charts_ if spec_of(c).get("encoding", {}).get("y", {}).get("field") == "units"
+    ]
+    assert len(found) == 1, "expected exactly one distinct-units chart"
+    return found[0]
+
+
 def histograms(at: AppTest) -> pd.DataFrame:
     return data_of(histogram_chart(at))
 
@@ -397,6 +406,24 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
     assert status.startswith("diverged at step")
     assert math.isnan(table.loc[core.INITIALIZERS["std_1"].label, "Test accuracy"])
     assert "Diverged" in texts(at.warning)
+
+
+def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:
+    """§6.2.1: units that start identical stay identical; random ones stay all different."""
+    at.run()
+    at.select_slider(key="units").set_value(50)
+    at.slider(key="depth").set_value(2)
+    train(at, iterations=20, race=["zeros", "he_normal"])
+    assert_clean(at)
+    units = data_of(units_chart(at))
+    zeros, he = (core.INITIALIZERS[n].label for n in ("zeros", "he_normal"))
+    assert set(units["initializer"]) == {zeros, he}
+    assert set(units["layer"]) == {1, 2}
+    assert units["step"].min() == 0 and units["step"].max() == 20
+    by_init = units.groupby("initializer")["units"]
+    assert by_init.min()[zeros] == by_init.max()[zeros] == 1
+    assert by_init.min()[he] == by_init.max()[he] == 50
+    assert "stays at 1 distinct unit" in texts(at.caption)
 
 
 def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
@@ -799,3 +826,8 @@ def test_race_frames_build_for_every_initializer(activation: str) -> None:
     assert len(table) == len(core.INITIALIZERS)
     chart = charts.loss_chart(frames.loss_frame(race.losses, race.labels), iterations=5)
     assert chart.to_dict()["layer"]
+    units = frames.units_frame(race)
+    assert units["units"].between(1, 16).all()
+    start = units[units["step"] == 0].set_index("initializer")["units"]
+    assert start[core.INITIALIZERS["zeros"].label] == 1
+    assert charts.units_chart(units).to_dict()["mark"]["type"] == "line"

@@ -88,6 +88,46 @@ def loss_chart(df: pd.DataFrame, *, iterations: int | None = None) -> alt.LayerC
     return alt.layer(raw, smooth).properties(height=340)
 
 
+UNITS_HEIGHT = 220
+
+
+def units_chart(df: pd.DataFrame) -> alt.Chart:
+    """Distinct units per hidden layer at each checkpoint, on a log axis (1 up to the width).
+
+    One line per initializer and layer; the layers of one initializer share its colour, and
+    the tooltip names the layer. A constant init draws a flat line at 1.
+    """
+    order = list(dict.fromkeys(df["initializer"]))  # the same colours as the loss chart
+    color = alt.Color(
+        "initializer:N",
+        title=None,
+        scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
+        legend=alt.Legend(orient="top", labelLimit=400),
+    )
+    return (
+        alt.Chart(df, title="Distinct units per layer")
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("step:Q", title="iteration (0 = initialization)"),
+            y=alt.Y(
+                "units:Q",
+                title="distinct units (log scale)",
+                scale=alt.Scale(type="log", domainMin=1),
+                axis=alt.Axis(format="~d"),
+            ),
+            color=color,
+            detail="layer:O",
+            tooltip=[
+                alt.Tooltip("initializer:N"),
+                alt.Tooltip("layer:O", title="hidden layer"),
+                alt.Tooltip("step:Q", format=","),
+                alt.Tooltip("units:Q", title="distinct units", format=","),
+            ],
+        )
+        .properties(height=UNITS_HEIGHT)
+    )
+
+
 # Activation blue and gradient orange; each measured series and its prediction share a colour.
 DEPTH_COLORS = ("#4C78A8", "#4C78A8", "#F58518", "#F58518")
 DEPTH_DASHES = ([1, 0], [6, 4], [1, 0], [6, 4])  # measured solid, predicted dashed

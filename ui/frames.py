@@ -161,6 +161,22 @@ def results_frame(result: core.TrainResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def units_frame(result: core.TrainResult) -> pd.DataFrame:
+    """Long format for the symmetry chart: step, initializer (label), hidden layer, units.
+
+    `units` is how many different units that hidden layer has after that step (step 0 is the
+    initialization), as counted by core; initializers keep the race's order.
+    """
+    steps = np.asarray(result.checkpoints)
+    rows = [
+        {"step": int(step), "initializer": result.labels[name], "layer": layer + 1, "units": int(n)}
+        for name, counts in result.distinct_units.items()
+        for c, step in enumerate(steps)
+        for layer, n in enumerate(counts[c])
+    ]
+    return pd.DataFrame(rows, columns=["step", "initializer", "layer", "units"])
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardView:
     """Everything the activations view draws, as plain picklable data (cacheable)."""

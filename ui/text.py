@@ -48,6 +48,11 @@ RUN_CAPTION = (
     "Data: {source}."
 )
 
+UNITS_CAPTION = (
+    "A layer whose units start identical (zeros or any constant init) stays at 1 distinct "
+    "unit: they get identical gradients, so n units compute what one would (the book's §6.2.1)."
+)
+
 ABOUT = r"""
 **What the experiment shows.** Following §6.2 of Koki Saitoh's *Deep Learning from Scratch*:
 random inputs go through 5 layers of 100 units, and each layer's outputs are plotted as a
