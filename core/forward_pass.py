@@ -99,62 +99,58 @@ def activation_histograms(
 
     data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
     init_rng = np.random.default_rng(init_ss)
-    a = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-    inputs, weights, zs, activations = [], [], [], []
+    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
+    weights, slopes, activations = [], [], []
     overflow_layer = None
     with np.errstate(over="ignore", invalid="ignore"):
+        a = x
         for layer in range(1, n_layers + 1):
             w = init.sample(init_rng, width, width, dtype)
             z = a @ w  # (n_samples, width)
-            a_next = act.fn(z)
-            if not (np.isfinite(z).all() and np.isfinite(a_next).all()):
+            a = act.fn(z)
+            if not (np.isfinite(z).all() and np.isfinite(a).all()):
                 overflow_layer = layer
                 break
-            inputs.append(a)
             weights.append(w)
-            zs.append(z)
-            activations.append(a_next)
-            a = a_next
-        top_grad = np.random.default_rng(grad_ss).standard_normal(a.shape, dtype=dtype)
-        deltas, weight_grad_stds, grad_overflow_layer = _backward(
-            act, inputs, weights, zs, top_grad
-        )
+            slopes.append(act.grad(z))  # f'(z): read by the saturation stats and by backward
+            activations.append(a)
+        top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+        inputs = [x, *activations[:-1]]  # what each layer multiplied by its W
+        deltas, weight_grad_stds, grad_overflow_layer = _backward(inputs, weights, slopes, top_grad)
 
-    predicted = predicted_stds(act, init.variance(width, width), len(zs), width)
+    predicted = predicted_stds(act, init.variance(width, width), len(weights), width)
     value_range = _shared_range(act, activations)
     grad_range = _symmetric_range(deltas)
     stats = tuple(
         LayerStats(
             layer=i + 1,
-            **_value_stats(activations[i], zs[i], act, bins, value_range, exclude_zeros),
+            **_value_stats(activations[i], slopes[i], act, bins, value_range, exclude_zeros),
             **_grad_stats(deltas[i], bins, grad_range, exclude_zeros),
             weight_grad_std=weight_grad_stds[i],
             predicted_std=float(predicted.activation[i]),
             predicted_grad_std=float(predicted.gradient[i]),
         )
-        for i in range(len(zs))
+        for i in range(len(weights))
     )
     return ForwardResult(act, init, width, stats, overflow_layer, grad_overflow_layer)
 
 
 def _backward(
-    act: Activation,
     inputs: list[FloatArray],
     weights: list[FloatArray],
-    zs: list[FloatArray],
+    slopes: list[FloatArray],
     top_grad: FloatArray,
 ) -> tuple[list[FloatArray | None], list[float], int | None]:
     """∂L/∂z per layer (None below an overflow) and the std of ∂L/∂W, from ∂L/∂a_top.
 
     δ_l = g_l · f'(z_l), ∂L/∂W_l = a_{l-1}ᵀ δ_l / n_samples, g_{l-1} = δ_l W_lᵀ.
     """
-    n_layers = len(zs)
+    n_layers = len(slopes)
     deltas: list[FloatArray | None] = [None] * n_layers
     weight_grad_stds = [float("nan")] * n_layers
     grad = top_grad  # (n_samples, width)
     for i in range(n_layers - 1, -1, -1):
-        delta = act.grad(zs[i])
-        delta *= grad
+        delta = slopes[i] * grad
         if not np.isfinite(delta).all():
             return deltas, weight_grad_stds, i + 1
         deltas[i] = delta
@@ -198,7 +194,7 @@ def _symmetric_range(values: list[FloatArray | None]) -> tuple[float, float]:
 
 def _value_stats(
     a: FloatArray,
-    z: FloatArray,
+    slope: FloatArray,
     act: Activation,
     bins: int,
     value_range: tuple[float, float],
@@ -206,7 +202,7 @@ def _value_stats(
 ) -> dict[str, object]:
     zeros = a == 0
     counts, edges = uniform_histogram(a[~zeros] if exclude_zeros else a, bins, value_range)
-    saturated = np.abs(act.grad(z)) < SATURATION_THRESHOLD * act.max_slope  # (n_samples, width)
+    saturated = np.abs(slope) < SATURATION_THRESHOLD * act.max_slope  # (n_samples, width)
     return {
         "counts": counts,
         "edges": edges,

@@ -224,7 +224,8 @@ def test_backward_overflow_is_labelled_with_empty_histograms() -> None:
     weights = [np.full((4, 4), 1e20, np.float32)] * 3
     inputs = [rng.standard_normal((5, 4), dtype=np.float32)] * 3
     with np.errstate(over="ignore", invalid="ignore"):  # as activation_histograms calls it
-        deltas, weight_grad_stds, overflow = _backward(act, inputs, weights, inputs, inputs[0])
+        slopes = [act.grad(x) for x in inputs]
+        deltas, weight_grad_stds, overflow = _backward(inputs, weights, slopes, inputs[0])
     assert overflow == 1  # layer 3 and 2 are fine, layer 1's gradient is ~1e40
     assert deltas[0] is None and deltas[1] is not None
     assert np.isnan(weight_grad_stds[0])
