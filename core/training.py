@@ -136,7 +136,7 @@ def train_compare(
             on_progress(TrainProgress(step, iterations, losses, time.perf_counter() - start))
 
     jobs = [functools.partial(_train_group, run, group) for group in groups]
-    run_jobs(jobs, iterations, progress_every, report if on_progress is not None else None)
+    run_jobs(jobs, iterations, progress_every, report)
     seconds = time.perf_counter() - start
 
     return TrainResult(
