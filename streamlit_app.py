@@ -20,11 +20,14 @@ from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, lo
 from ui.config import VIEWS, ForwardConfig, TrainConfig
 from ui.controls import (
     active_preset,
+    active_race_preset,
     preset_buttons,
+    race_preset_buttons,
     sidebar_controls,
     sweep_depth_control,
     training_controls,
 )
+from ui.export import chart_downloads, config_link, table_download
 from ui.frames import (
     DEPTH_SERIES,
     LOG_STD_CLIP,
@@ -66,9 +69,12 @@ DEPTH_LABELS = tuple(label for label, _ in DEPTH_SERIES)
 RESULT_COLUMNS = {
     "Key": None,  # hidden: the label says the same thing in words
     "Final loss": st.column_config.NumberColumn(
-        format="%.3f", help="Smoothed training loss at the last step"
+        format="%.3f",
+        help="Smoothed training loss at the last step (with several seeds, their mean)",
     ),
-    "Test accuracy": st.column_config.NumberColumn(format="percent"),
+    "Test accuracy": st.column_config.NumberColumn(
+        format="percent", help="With several seeds, the mean of those that did not diverge"
+    ),
     "Time (s, shared)": st.column_config.NumberColumn(format="%.1f", help=text.TIME_NOTE),
 }
 
@@ -84,11 +90,21 @@ def render_activations(cfg: ForwardConfig) -> None:
     c = capped.config
     try:
         view = cached_forward_view(
-            c.activation, c.init, c.std, c.layers, c.width, c.samples, c.seed, c.exclude_zeros
+            c.activation,
+            c.init,
+            c.std,
+            c.layers,
+            c.width,
+            c.samples,
+            c.seed,
+            c.exclude_zeros,
+            c.batch_norm,
         )
     except ValueError as e:
         st.error(str(e))
         return
+    if c.batch_norm:
+        st.caption(text.BATCH_NORM_NOTE)
     # Bound to the URL, so only the open tab's content runs (and the page holds one chart).
     tabs = st.tabs(VIEWS, key="view", bind="query-params")
     forward, backward, depth, sweep = tabs
@@ -123,6 +139,7 @@ def render_forward(view: ForwardView, c: ForwardConfig) -> None:
             x_domain=view.x_domain,
         )
         st.altair_chart(chart, width="content")
+        chart_downloads(chart, "activations")
     if not c.exclude_zeros and (view.stats["Exact zeros"] > ZERO_SPIKE_HINT).any():
         st.caption(
             ":material/tips_and_updates: Much of the mass sits in the bar at 0 (units that output "
@@ -145,6 +162,7 @@ def render_backward(view: ForwardView, c: ForwardConfig) -> None:
             view.grad_histograms, x_title=f"∂L/∂z{hidden}", x_domain=view.grad_x_domain
         )
         st.altair_chart(chart, width="content")
+        chart_downloads(chart, "gradients")
 
 
 def render_depth(view: ForwardView) -> None:
@@ -153,6 +171,7 @@ def render_depth(view: ForwardView) -> None:
     if not view.depth.data.empty:
         chart = charts.std_depth_chart(view.depth.data, series=DEPTH_LABELS)
         st.altair_chart(chart, width="stretch")
+        chart_downloads(chart, "std-vs-depth")
     if view.depth.left_out:
         st.caption(
             ":material/info: A log axis cannot show zero, infinite or missing values, so these "
@@ -183,6 +202,7 @@ def render_sweep(cfg: ForwardConfig) -> None:
     )
     chart = charts.sweep_heatmap(view.cells, view.marked, log_std_clip=LOG_STD_CLIP)
     st.altair_chart(chart, width="stretch")
+    chart_downloads(chart, "sigma-depth-map")
     if view.clipped:
         st.caption(
             text.SWEEP_CLIP_NOTE.format(
@@ -194,7 +214,9 @@ def render_sweep(cfg: ForwardConfig) -> None:
 def render_layer_details(view: ForwardView, width: int) -> None:
     """The per-layer statistics next to the chosen initializer's formula."""
     table, formula = st.columns([5, 2], gap="large")  # wide enough for all eight columns
-    table.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
+    with table:
+        st.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
+        table_download(view.stats, "layer-stats")
     with formula:
         st.markdown(f"**Initial weights:** {view.init_label}")
         st.latex(view.formula)
@@ -247,7 +269,15 @@ def render_training() -> None:
     """
     st.header("Training race on MNIST")
     st.caption(text.TRAINING_CAPTION)
+    race_preset_buttons()
+    note = st.empty()  # filled once the controls say which preset, if any, is set
     cfg = training_controls()
+    preset = active_race_preset(cfg)
+    if preset is not None:
+        note.info(
+            f"**{preset.source}.** Press Train, then notice: {preset.note}",
+            icon=":material/visibility:",
+        )
     data = _dataset()
     refusal = training_over_budget(cfg)
     if not cfg.initializers:
@@ -266,12 +296,19 @@ def render_training() -> None:
     run = stored_run()
     if run is not None:
         render_run(run, cfg, chart)
+    # Here, last in the fragment: a race control reruns only the fragment, and the link must
+    # follow it (a sidebar control reruns everything, this included).
+    st.markdown("**Share these settings:** this link reopens the page as it is set now.")
+    config_link()
 
 
 def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> None:
     """The kept race: its curves, then once it finished its table and distinct units per layer
     (else why it stopped)."""
-    curves = charts.loss_chart(loss_frame(run.losses, run.labels), iterations=run.config.iterations)
+    curves_frame = loss_frame(run.losses, run.labels)
+    curves = charts.loss_chart(
+        curves_frame, iterations=run.config.iterations, seeds=run.config.seeds
+    )
     chart.altair_chart(curves, width="stretch")
     if run.result is None:
         st.warning(
@@ -280,7 +317,12 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
             icon=":material/pause_circle:",
         )
         return
-    st.dataframe(results_frame(run.result), hide_index=True, column_config=RESULT_COLUMNS)
+    with st.container(horizontal=True, gap="small"):
+        chart_downloads(curves, "loss")
+        table_download(curves_frame, "loss-curves")
+    results = results_frame(run.result)
+    st.dataframe(results, hide_index=True, column_config=RESULT_COLUMNS)
+    table_download(results, "race-results")
     diverged = [run.labels[n] for n, step in run.result.diverged_at.items() if step is not None]
     if diverged:
         st.warning(
@@ -290,10 +332,12 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
         )
     st.caption(
         text.RUN_CAPTION.format(
-            n=len(run.losses), seconds=run.result.seconds, source=run.data_source
+            n=len(run.losses) * run.config.seeds, seconds=run.result.seconds, source=run.data_source
         )
     )
-    st.altair_chart(charts.units_chart(units_frame(run.result)), width="stretch")
+    units = charts.units_chart(units_frame(run.result))
+    st.altair_chart(units, width="stretch")
+    chart_downloads(units, "distinct-units")
     st.caption(text.UNITS_CAPTION)
     if run.config != current:
         st.caption(
@@ -308,7 +352,9 @@ def render_about() -> None:
         st.markdown(text.ABOUT)
     with st.expander("Every initializer in PyTorch and Keras", icon=":material/table:"):
         st.caption(text.FRAMEWORKS_CAPTION)
-        st.table(framework_frame(), hide_index=True)  # static: long calls wrap, not truncate
+        frameworks = framework_frame()
+        st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
+        table_download(frameworks, "frameworks")
     st.caption(text.LIMITS_NOTE.format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS))
 
 
@@ -321,7 +367,10 @@ def main() -> None:
     st.title("Init Lab")
     st.markdown(text.INTRO)
     cfg = sidebar_controls()
-    st.sidebar.caption("The page's URL holds every setting: copy it to share this view.")
+    st.sidebar.caption(
+        "The page's URL holds every setting: copy it, or the link at the end of the training "
+        "race, to share this view."
+    )
     render_activations(cfg)
     st.divider()
     render_training()

@@ -9,6 +9,9 @@ Backward, as in Glorot & Bengio's Fig. 7 and 8: a standard-normal gradient ∂L/
 at the last layer and back-propagated; each layer reports ∂L/∂z and the std of ∂L/∂W. Beside
 every measured std stands the one variance propagation predicts (`core.theory`).
 
+With batch norm (the book's §6.3), each layer's z is standardized over the samples before f
+(γ = 1, β = 0, as at initialization), and the gradient flows back through that standardization.
+
 References: Glorot & Bengio 2010 (Fig. 3, 6, 7, 8); He et al. 2015, arXiv:1502.01852 (§2.2).
 """
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from core import batchnorm
 from core.activations import Activation, get_activation
 from core.initializers import Initializer, get_initializer
 from core.theory import predicted_stds
@@ -65,6 +69,7 @@ class ForwardResult:
     activation: Activation
     initializer: Initializer
     width: int
+    batch_norm: bool
     layers: tuple[LayerStats, ...]
     overflow_layer: int | None
     grad_overflow_layer: int | None = None
@@ -80,14 +85,16 @@ def activation_histograms(
     bins: int = 30,
     seed: int = 0,
     exclude_zeros: bool = False,
+    batch_norm: bool = False,
     dtype: npt.DTypeLike = DEFAULT_DTYPE,
 ) -> ForwardResult:
     """Histogram and statistics of every hidden layer's activations, with shared edges.
 
     x (n_samples, width) ~ N(0, 1); for each layer: z = a @ W with W (width, width) drawn by
-    `initializer`, a = f(z). Edges are shared across layers, so they can be compared, and span
-    the activation's output range where it is bounded (sigmoid: 0 to 1; tanh: -1 to 1) or the
-    values seen where it is not (ReLU's upper side).
+    `initializer`, a = f(z), or f of z standardized over the samples with `batch_norm`.
+    Edges are shared across layers, so they can be compared, and span the activation's output
+    range where it is bounded (sigmoid: 0 to 1; tanh: -1 to 1) or the values seen where it is
+    not (ReLU's upper side).
     """
     act = get_activation(activation)
     init = get_initializer(initializer)
@@ -100,13 +107,17 @@ def activation_histograms(
     data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
     init_rng = np.random.default_rng(init_ss)
     x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-    weights, slopes, activations = [], [], []
+    weights, slopes, activations, norms = [], [], [], []
     overflow_layer = None
     with np.errstate(over="ignore", invalid="ignore"):
         a = x
         for layer in range(1, n_layers + 1):
             w = init.sample(init_rng, width, width, dtype)
             z = a @ w  # (n_samples, width)
+            if batch_norm:
+                normalized, _, _ = batchnorm.standardize(z)
+                norms.append(normalized)
+                z = normalized.x_hat
             a = act.fn(z)
             if not (np.isfinite(z).all() and np.isfinite(a).all()):
                 overflow_layer = layer
@@ -116,9 +127,13 @@ def activation_histograms(
             activations.append(a)
         top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
         inputs = [x, *activations[:-1]]  # what each layer multiplied by its W
-        deltas, weight_grad_stds, grad_overflow_layer = _backward(inputs, weights, slopes, top_grad)
+        deltas, weight_grad_stds, grad_overflow_layer = _backward(
+            inputs, weights, slopes, norms, top_grad
+        )
 
-    predicted = predicted_stds(act, init.variance(width, width), len(weights), width)
+    predicted = predicted_stds(
+        act, init.variance(width, width), len(weights), width, batch_norm=batch_norm
+    )
     value_range = _shared_range(act, activations)
     grad_range = _symmetric_range(deltas)
     stats = tuple(
@@ -132,18 +147,20 @@ def activation_histograms(
         )
         for i in range(len(weights))
     )
-    return ForwardResult(act, init, width, stats, overflow_layer, grad_overflow_layer)
+    return ForwardResult(act, init, width, batch_norm, stats, overflow_layer, grad_overflow_layer)
 
 
 def _backward(
     inputs: list[FloatArray],
     weights: list[FloatArray],
     slopes: list[FloatArray],
+    norms: list[batchnorm.Normalized],
     top_grad: FloatArray,
 ) -> tuple[list[FloatArray | None], list[float], int | None]:
     """∂L/∂z per layer (None below an overflow) and the std of ∂L/∂W, from ∂L/∂a_top.
 
-    δ_l = g_l · f'(z_l), ∂L/∂W_l = a_{l-1}ᵀ δ_l / n_samples, g_{l-1} = δ_l W_lᵀ.
+    δ_l = g_l · f'(z_l), then back through the batch norm if there is one (`norms` is empty
+    without), ∂L/∂W_l = a_{l-1}ᵀ δ_l / n_samples, g_{l-1} = δ_l W_lᵀ.
     """
     n_layers = len(slopes)
     deltas: list[FloatArray | None] = [None] * n_layers
@@ -151,6 +168,8 @@ def _backward(
     grad = top_grad  # (n_samples, width)
     for i in range(n_layers - 1, -1, -1):
         delta = slopes[i] * grad
+        if norms:
+            delta = batchnorm.standardize_backward(delta, norms[i])
         if not np.isfinite(delta).all():
             return deltas, weight_grad_stds, i + 1
         deltas[i] = delta

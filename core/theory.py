@@ -6,6 +6,10 @@ and the activation's std is √Var_{z ~ N(0, q_l)}[f(z)]. For ReLU, E[f(z)²] = 
 He's Var(W) = 2/n keeps q constant and √(1/n) halves it at every layer.
 Backward, with g_l = ∂L/∂a_l and δ_l = ∂L/∂z_l = g_l · f'(z_l):
     Var(δ_l) = Var(g_l) · E[f'(z_l)²],    Var(g_{l-1}) = n · Var(W) · Var(δ_l).
+With batch norm, f's input is standardized to variance 1 at every layer whatever q_l, which
+is then each unit's variance over the batch, n · Var(W) · Var(a) (the mean is subtracted), and
+the gradient through it is divided by √(q_l + EPS) (its mean and variance terms remove two of
+the batch's directions, negligible for 1,000 samples); so the scale of W no longer matters.
 
 References: Glorot & Bengio 2010 (§4.2); He et al. 2015, arXiv:1502.01852 (§2.2);
 Poole et al. 2016, arXiv:1606.05340 (the mean-field recursion).
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.activations import Activation
+from core.batchnorm import EPS
 from core.types import FloatArray
 
 # Expectations over N(0, q) as sums over a fine grid of z = √q·t, t in [-12, 12]: a kink
@@ -49,25 +54,34 @@ def predicted_stds(
     n_layers: int,
     width: int,
     input_second_moment: float = 1.0,
+    *,
+    batch_norm: bool = False,
 ) -> PredictedStds:
-    """Variance propagation through `n_layers` square layers of `width` units, zero bias.
+    """Variance propagation through `n_layers` square layers of `width` units, zero bias,
+    each hidden layer batch-normalized if `batch_norm`.
 
     The backward recursion starts from a unit-variance gradient at the last layer's output,
     as the forward experiment injects one. Values that overflow come out as inf.
     """
     gain = width * weight_variance  # n · Var(W)
     q = min(gain * input_second_moment, _MAX_VARIANCE)
-    pre_variances, act_stds = [], []
+    pre_variances, f_input_variances, act_stds = [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_layers):
             pre_variances.append(q)
-            mean = gaussian_mean(activation.fn, q)
-            second = gaussian_mean(lambda z: activation.fn(z) ** 2, q)
-            act_stds.append(math.sqrt(max(second - mean**2, 0.0)))
-            q = min(gain * second, _MAX_VARIANCE)
+            q_f = 1.0 if batch_norm else q  # the variance of f's input
+            f_input_variances.append(q_f)
+            mean = gaussian_mean(activation.fn, q_f)
+            second = gaussian_mean(lambda z: activation.fn(z) ** 2, q_f)
+            variance = max(second - mean**2, 0.0)
+            act_stds.append(math.sqrt(variance))
+            # Batch norm sees each unit's variance over the batch: the mean of a is removed.
+            q = min(gain * (variance if batch_norm else second), _MAX_VARIANCE)
         grad_var, grad_stds = 1.0, []
-        for q in reversed(pre_variances):
-            grad_var *= gaussian_mean(lambda z: activation.grad(z) ** 2, q)  # Var(δ_l)
-            grad_stds.append(math.sqrt(grad_var))
+        for q, q_f in zip(reversed(pre_variances), reversed(f_input_variances), strict=True):
+            grad_var *= gaussian_mean(lambda z: activation.grad(z) ** 2, q_f)
+            if batch_norm:
+                grad_var /= q + EPS
+            grad_stds.append(math.sqrt(grad_var))  # Var(δ_l)
             grad_var *= gain  # Var(g_{l-1})
     return PredictedStds(np.array(act_stds), np.array(grad_stds[::-1]))

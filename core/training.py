@@ -1,8 +1,11 @@
 """The book's §6.2.4 experiment: train one MLP per initializer on MNIST, on identical batches.
 
 Networks are stacked (see `core.mlp`) into one group per worker thread (see `core.parallel`);
-every group draws the same mini-batches, so only the initialization differs. A network whose
-loss turns NaN or inf is reported as diverged at that step, not raised; the others carry on.
+every group draws the same mini-batches, so only the initialization differs. With several
+seeds, each initializer trains once per seed: seed r draws every initializer's weights from
+the same r-th stream, and all of them still see the same batches, so the spread across seeds
+is the spread due to the draw of the initial weights alone. A network whose loss turns NaN or
+inf is reported as diverged at that step, not raised; the others carry on.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """
@@ -35,7 +38,7 @@ _EVAL_CHUNK = 2000  # test digits per forward pass when scoring: bounds the memo
 
 @dataclass(frozen=True, eq=False)
 class TrainProgress:
-    """What a UI needs to draw live curves: `losses[name]` holds steps 1..step so far."""
+    """What a UI needs to draw live curves: `losses[name]` (seeds, step) holds steps 1..step."""
 
     step: int
     iterations: int
@@ -45,16 +48,17 @@ class TrainProgress:
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
-    """`losses[name]` has one training loss per step (NaN after a divergence);
-    `diverged_at[name]` is the 1-based step whose loss was first NaN or inf, else None;
-    `test_accuracy[name]` is NaN for a diverged network.
-    `distinct_units[name][c, l]` counts the different units of hidden layer l + 1 after step
+    """Per initializer `name`, one row per seed r:
+    `losses[name][r]` has one training loss per step (NaN after a divergence);
+    `diverged_at[name][r]` is the 1-based step whose loss was first NaN or inf, else None;
+    `test_accuracy[name][r]` is NaN for a diverged network.
+    `distinct_units[name][r, c, l]` counts the different units of hidden layer l + 1 after step
     `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init.
     """
 
     losses: dict[str, FloatArray]
-    test_accuracy: dict[str, float]
-    diverged_at: dict[str, int | None]
+    test_accuracy: dict[str, FloatArray]
+    diverged_at: dict[str, tuple[int | None, ...]]
     labels: dict[str, str]
     seconds: float
     data_source: str
@@ -72,15 +76,18 @@ def train_compare(
     lr: float = 0.01,
     optimizer: str = "sgd",
     seed: int = 0,
+    seeds: int = 1,
+    batch_norm: bool = False,
     data: Dataset | None = None,
     on_progress: Callable[[TrainProgress], None] | None = None,
     progress_every: int = 50,
     workers: int | None = None,
 ) -> TrainResult:
-    """Train one network per initializer with softmax cross-entropy on the same mini-batches.
+    """Train `seeds` networks per initializer with softmax cross-entropy on the same batches.
 
-    Architecture 784-hidden-10, `activation` between layers; each step draws `batch_size`
-    training digits with replacement (as the book does) from a stream seeded by `seed`.
+    Architecture 784-hidden-10, `activation` between layers, each hidden layer batch-normalized
+    if `batch_norm`; each step draws `batch_size` training digits with replacement (as the
+    book does) from a stream seeded by `seed`. Seed replicate 0 is the run `seeds=1` gives.
     `on_progress` is called every `progress_every` steps and after the last one, always from
     the caller's thread. The networks are split over `workers` threads (default: the usable
     cores, at most 2); the result does not depend on that split.
@@ -98,6 +105,7 @@ def train_compare(
     check_int("iterations", iterations, low=1)
     check_int("batch_size", batch_size, low=1)
     check_int("seed", seed, low=0)
+    check_int("seeds", seeds, low=1)
     check_int("progress_every", progress_every, low=1)
     if workers is not None:
         check_int("workers", workers, low=1)
@@ -107,7 +115,7 @@ def train_compare(
 
         data = load_mnist()
 
-    n_nets = len(inits)
+    n_nets = len(inits) * seeds  # network k is initializer k // seeds, seed replicate k % seeds
     n_workers = min(n_nets, workers if workers is not None else default_workers())
     checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
     run = _Run(
@@ -118,7 +126,9 @@ def train_compare(
         batch_size=batch_size,
         optimizer=optimizer,
         lr=lr,
-        seed_sequences=tuple(np.random.SeedSequence(seed).spawn(2)),
+        seeds=seeds,
+        batch_norm=batch_norm,
+        seed_sequences=_seed_sequences(seed, seeds),
         data=data,
         losses=np.full((n_nets, iterations), np.nan, dtype=np.float64),
         diverged_at=[None] * n_nets,
@@ -130,9 +140,13 @@ def train_compare(
     groups = [g for g in np.array_split(np.arange(n_nets), n_workers) if len(g)]
     start = time.perf_counter()
 
+    def rows(i: int) -> slice:
+        """Initializer i's networks, one per seed."""
+        return slice(i * seeds, (i + 1) * seeds)
+
     def report(step: int) -> None:
         if on_progress is not None:
-            losses = {n: run.losses[k, :step] for k, n in enumerate(names)}
+            losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
             on_progress(TrainProgress(step, iterations, losses, time.perf_counter() - start))
 
     jobs = [functools.partial(_train_group, run, group) for group in groups]
@@ -140,15 +154,22 @@ def train_compare(
     seconds = time.perf_counter() - start
 
     return TrainResult(
-        losses={n: run.losses[k] for k, n in enumerate(names)},
-        test_accuracy={n: float(run.accuracy[k]) for k, n in enumerate(names)},
-        diverged_at=dict(zip(names, run.diverged_at, strict=True)),
+        losses={n: run.losses[rows(i)] for i, n in enumerate(names)},
+        test_accuracy={n: run.accuracy[rows(i)] for i, n in enumerate(names)},
+        diverged_at={n: tuple(run.diverged_at[rows(i)]) for i, n in enumerate(names)},
         labels={i.name: i.label for i in inits},
         seconds=seconds,
         data_source=data.source,
         checkpoints=checkpoints,
-        distinct_units={n: run.distinct[k] for k, n in enumerate(names)},
+        distinct_units={n: run.distinct[rows(i)] for i, n in enumerate(names)},
     )
+
+
+def _seed_sequences(seed: int, seeds: int) -> tuple[np.random.SeedSequence, ...]:
+    """The batch stream, then one initial-weights stream per seed replicate. Replicate 0 draws
+    from the stream a one-seed run uses, so that adding seeds keeps that run as it was."""
+    init_ss, data_ss = np.random.SeedSequence(seed).spawn(2)
+    return (data_ss, init_ss, *init_ss.spawn(seeds - 1))
 
 
 def default_workers() -> int:
@@ -158,7 +179,9 @@ def default_workers() -> int:
 
 @dataclass(eq=False)
 class _Run:
-    """A validated race and the arrays its workers fill in, each its own rows."""
+    """A validated race and the arrays its workers fill in, each its own rows.
+
+    Network k is `inits[k // seeds]` drawn from seed replicate `k % seeds`."""
 
     inits: list[Initializer]
     activation: Activation
@@ -167,7 +190,9 @@ class _Run:
     batch_size: int
     optimizer: str
     lr: float
-    seed_sequences: tuple[np.random.SeedSequence, ...]
+    seeds: int
+    batch_norm: bool
+    seed_sequences: tuple[np.random.SeedSequence, ...]  # the batches', then one per seed
     data: Dataset
     losses: FloatArray  # (K, iterations)
     diverged_at: list[int | None]
@@ -179,13 +204,15 @@ class _Run:
 def _train_group(run: _Run, group: IntArray, counter: StepCounter, job: int) -> None:
     """Train the networks `group` of the race, stacked, writing their rows of `run`.
 
-    Every group draws the same batches and every network the same initial random numbers
-    (common random numbers), so the split into groups never changes a network's run.
+    Every group draws the same batches, and the networks of one seed replicate the same
+    initial random numbers (common random numbers), so the split into groups never changes
+    a network's run.
     """
-    init_ss, data_ss = run.seed_sequences
-    init_rngs = [np.random.default_rng(init_ss) for _ in group]
+    data_ss, *replicate_streams = run.seed_sequences
+    init_rngs = [np.random.default_rng(replicate_streams[k % run.seeds]) for k in group]
     batch_rng = np.random.default_rng(data_ss)
-    mlp = init_mlp(init_rngs, [run.inits[k] for k in group], run.sizes, run.activation)
+    inits = [run.inits[k // run.seeds] for k in group]
+    mlp = init_mlp(init_rngs, inits, run.sizes, run.activation, batch_norm=run.batch_norm)
     grads = zeros_like_grads(mlp)
     opt = make_optimizer(run.optimizer, run.lr)
     alive = np.ones(len(group), dtype=bool)
@@ -225,6 +252,9 @@ def _freeze(mlp: MLP, dlogits: FloatArray, k: int) -> None:
     zero: its NaNs stop spreading through its own updates and cost nothing to carry."""
     for p in mlp.params:
         p[k] = 0
+    if mlp.norm is not None:  # its running statistics may hold NaN too
+        for mean, var in zip(mlp.norm.running_means, mlp.norm.running_vars, strict=True):
+            mean[k], var[k] = 0, 1
     dlogits[k] = 0
 
 
@@ -234,6 +264,6 @@ def _test_accuracy(mlp: MLP, data: Dataset) -> FloatArray:
     for start in range(0, data.n_test, _EVAL_CHUNK):
         x = data.x_test[start : start + _EVAL_CHUNK].astype(DEFAULT_DTYPE)
         x *= _PIXEL_SCALE
-        logits, _ = forward(mlp, x)  # (K, chunk, classes)
+        logits, _ = forward(mlp, x, training=False)  # (K, chunk, classes)
         correct += (logits.argmax(axis=-1) == data.y_test[start : start + _EVAL_CHUNK]).sum(axis=1)
     return correct / data.n_test

@@ -1,12 +1,18 @@
-"""Shared fixtures: the test seed (env TEST_SEED: "0", "0-9" or "all") and a Generator from it."""
+"""Shared fixtures: the test seed (env TEST_SEED: "0", "0-9" or "all") and a Generator from it;
+for the app's tests, an offline environment with fresh caches and an AppTest of the app."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 
 def _seeds() -> list[int]:
@@ -39,3 +45,28 @@ def global_rng_untouched() -> Iterator[None]:
     before = np.random.get_state()[1].copy()  # noqa: NPY002 (reading it is the point)
     yield
     assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+
+
+@pytest.fixture
+def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No network, no user MNIST, and no cache state leaking between tests. App test modules
+    use it for every test; Streamlit is imported here only when they do."""
+    import streamlit as st
+
+    monkeypatch.setenv("INITLAB_OFFLINE", "1")
+    monkeypatch.setenv("INITLAB_CACHE_DIR", str(tmp_path / "mnist-cache"))
+    monkeypatch.delenv("INITLAB_MNIST_DIR", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def at() -> AppTest:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT
+
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)

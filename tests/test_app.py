@@ -8,108 +8,34 @@ cache folder, so training always uses the bundled sample and nothing is download
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import core
+from tests.apptest_helpers import (
+    assert_clean,
+    data_of,
+    datasets_of,
+    histogram_chart,
+    histograms,
+    loss_chart,
+    spec_of,
+    texts,
+    train,
+    units_chart,
+)
 from ui import charts, frames, limits
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, ForwardConfig, TrainConfig
 from ui.controls import PRESETS, Preset, active_preset
 from ui.training import RUN_KEY, TrainRun
 
-APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
-TIMEOUT = 60
-
-
-@pytest.fixture(autouse=True)
-def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No network, no user MNIST, and no cache state leaking between tests."""
-    monkeypatch.setenv("INITLAB_OFFLINE", "1")
-    monkeypatch.setenv("INITLAB_CACHE_DIR", str(tmp_path / "mnist-cache"))
-    monkeypatch.delenv("INITLAB_MNIST_DIR", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def at() -> AppTest:
-    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def spec_of(chart: Any) -> dict[str, Any]:
-    return json.loads(chart.proto.spec)
-
-
-def data_of(chart: Any) -> pd.DataFrame:
-    """The chart's one Arrow dataset as a DataFrame."""
-    (dataset,) = chart.proto.datasets
-    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
-
-
-def datasets_of(chart: Any) -> list[pd.DataFrame]:
-    """Every Arrow dataset of a (layered) chart, as DataFrames."""
-    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
-
-
-def histogram_chart(at: AppTest) -> Any:
-    found = [c for c in at.get("vega_lite_chart") if "facet" in spec_of(c)]
-    assert len(found) == 1, "expected exactly one histogram chart"
-    return found[0]
-
-
-def loss_chart(at: AppTest) -> Any:
-    found = [c for c in at.get("vega_lite_chart") if "layer" in spec_of(c)]
-    assert len(found) == 1, "expected exactly one loss chart"
-    return found[0]
-
-
-def units_chart(at: AppTest) -> Any:
-    charts_ = at.get("vega_lite_chart")
-    found = [
-        c for c in charts_ if spec_of(c).get("encoding", {}).get("y", {}).get("field") == "units"
-    ]
-    assert len(found) == 1, "expected exactly one distinct-units chart"
-    return found[0]
-
-
-def histograms(at: AppTest) -> pd.DataFrame:
-    return data_of(histogram_chart(at))
-
-
-def texts(elements: Any) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def assert_clean(at: AppTest) -> None:
-    """No traceback and no error box."""
-    assert not at.exception, at.exception
-    assert not at.error, texts(at.error)
-
-
-def train(at: AppTest, iterations: int = 30, race: list[str] | None = None) -> AppTest:
-    at.slider(key="iters").set_value(iterations)
-    if race is not None:
-        at.multiselect(key="race").set_value(race)
-    at.run()
-    at.button(key="train").click().run()
-    return at
-
+pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 
 # --- first load ------------------------------------------------------------------------------
 
@@ -152,6 +78,7 @@ SIDEBAR_CHANGES = [
     ("slider", "samples", 400),
     ("number_input", "seed", 7),
     ("toggle", "nozero", True),  # starts from ReLU below: sigmoid has no zeros to hide
+    ("toggle", "bn", True),
 ]
 
 
@@ -346,6 +273,8 @@ TRAINING_CHANGES = [
     ("select_slider", "lr", 0.1),
     ("selectbox", "opt", "adam"),
     ("number_input", "tseed", 3),
+    ("slider", "seeds", 3),
+    ("toggle", "tbn", True),
 ]
 
 

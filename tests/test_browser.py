@@ -282,3 +282,35 @@ def test_browser_default_training_run(server: str, page: Any, tmp_path: Path) ->
     assert_no_error_box(page)
     # The README's picture: the book's default race, replacing the short run's screenshot.
     save_full_page(page, *(d / "screenshot.png" for d in SCREENSHOTS), tmp_path / "race.png")
+
+
+def test_browser_downloads_the_chart_as_png_and_svg(server: str, page: Any, tmp_path: Path) -> None:
+    """The files are rendered on the server when clicked, and arrive as real PNG and SVG."""
+    open_app(page, server)
+    files = {}
+    for kind in ("PNG", "SVG"):
+        start = time.perf_counter()
+        with page.expect_download(timeout=CHART_SECONDS) as download:
+            page.get_by_role("button", name=kind, exact=True).first.click()
+        MEASUREMENTS[f"histogram {kind} download (click to file)"] = (
+            f"{time.perf_counter() - start:.1f} s"
+        )
+        assert download.value.suggested_filename == f"initlab-activations.{kind.lower()}"
+        files[kind] = tmp_path / download.value.suggested_filename
+        download.value.save_as(files[kind])
+    assert files["PNG"].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"<svg" in files["SVG"].read_bytes()[:500]
+    assert "Layer 5" in files["SVG"].read_text()
+    assert_no_error_box(page)
+
+
+def test_browser_link_follows_a_race_control(server: str, page: Any) -> None:
+    """A race control reruns only its fragment; the link at its end must still follow it."""
+    open_app(page, f"{server}/?activation=tanh")
+    link = page.get_by_test_id("stCode").last
+    assert "activation=tanh" in link.inner_text()
+    page.get_by_role("button", name="He Fig. 3 · 30 layers").click()  # sets the race's controls
+    page.wait_for_url(re.compile(r"depth=30"), timeout=CHART_SECONDS)
+    sync_api.expect(link).to_contain_text("depth=30", timeout=CHART_SECONDS)
+    assert "activation=tanh" in link.inner_text()
+    assert_no_error_box(page)

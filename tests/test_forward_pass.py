@@ -7,9 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
+from core import batchnorm
 from core.activations import get_activation
 from core.forward_pass import _backward, activation_histograms, uniform_histogram, verdict
 from core.initializers import normal_std
+from tests.gradcheck import numeric_grad
 
 
 def _stds(activation: str, init: str, **kwargs: object) -> np.ndarray:
@@ -159,18 +161,23 @@ def test_activation_histograms_bad_input_names_valid_choices(
 
 
 @pytest.mark.parametrize(
-    ("activation", "init"),
+    ("activation", "init", "batch_norm"),
     [
-        ("relu", "he_normal"),
-        ("tanh", "glorot_normal"),
-        ("sigmoid", "std_1"),
-        ("selu", "lecun_normal"),
+        ("relu", "he_normal", False),
+        ("tanh", "glorot_normal", False),
+        ("sigmoid", "std_1", False),
+        ("selu", "lecun_normal", False),
+        ("relu", "std_0.01", True),
+        ("sigmoid", "std_1", True),
+        ("tanh", "std_0.01", True),
     ],
 )
-def test_predicted_std_tracks_measured_std(activation: str, init: str) -> None:
+def test_predicted_std_tracks_measured_std(activation: str, init: str, batch_norm: bool) -> None:
     """Variance propagation against the measurement, per layer, forward and backward. Width 400
     keeps finite-width noise to a few percent; ReLU's is larger, so it gets 25 %."""
-    result = activation_histograms(activation, init, n_layers=6, width=400, dtype=np.float64)
+    result = activation_histograms(
+        activation, init, n_layers=6, width=400, batch_norm=batch_norm, dtype=np.float64
+    )
     rel = 0.25 if activation == "relu" else 0.1
     for layer in result.layers:
         assert layer.std == pytest.approx(layer.predicted_std, rel=rel)
@@ -225,7 +232,45 @@ def test_backward_overflow_is_labelled_with_empty_histograms() -> None:
     inputs = [rng.standard_normal((5, 4), dtype=np.float32)] * 3
     with np.errstate(over="ignore", invalid="ignore"):  # as activation_histograms calls it
         slopes = [act.grad(x) for x in inputs]
-        deltas, weight_grad_stds, overflow = _backward(inputs, weights, slopes, inputs[0])
+        deltas, weight_grad_stds, overflow = _backward(inputs, weights, slopes, [], inputs[0])
     assert overflow == 1  # layer 3 and 2 are fine, layer 1's gradient is ~1e40
     assert deltas[0] is None and deltas[1] is not None
     assert np.isnan(weight_grad_stds[0])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_batch_norm_makes_every_layer_alike_whatever_the_weight_scale(activation: str) -> None:
+    """The book's §6.3: standardizing z before f gives every layer f(N(0, 1)), so std 0.01
+    (which collapses or vanishes without it) and std 1 (which saturates) look the same."""
+    small = activation_histograms(activation, "std_0.01", batch_norm=True)
+    large = activation_histograms(activation, "std_1", batch_norm=True)
+    plain = activation_histograms(activation, "std_0.01")
+    for s, g in zip(small.layers, large.layers, strict=True):
+        assert s.std == pytest.approx(s.predicted_std, rel=0.05)
+        assert g.std == pytest.approx(s.std, rel=0.05)
+    assert plain.layers[-1].std < 0.2 * small.layers[-1].std
+    assert small.batch_norm and not plain.batch_norm
+
+
+def test_batch_norm_backward_matches_finite_differences(rng: np.random.Generator) -> None:
+    """∂L/∂z of layer 1 (before its batch norm) for L = Σ g · a_2, two tanh layers with batch
+    norm, against central differences of L as a function of z_1."""
+    act = get_activation("tanh")
+    z1 = rng.standard_normal((6, 3))
+    w2 = rng.standard_normal((3, 3))
+    g = rng.standard_normal((6, 3))
+
+    def layers(z: np.ndarray) -> tuple[list, list, list, list]:
+        norm1, _, _ = batchnorm.standardize(z)
+        a1 = act.fn(norm1.x_hat)
+        norm2, _, _ = batchnorm.standardize(a1 @ w2)
+        return [z, a1], [np.eye(3), w2], [norm1, norm2], [act.grad(n.x_hat) for n in (norm1, norm2)]
+
+    def loss() -> float:
+        _, _, norms, _ = layers(z1)
+        return float((g * act.fn(norms[1].x_hat)).sum())
+
+    inputs, weights, norms, slopes = layers(z1)
+    deltas, _, overflow = _backward(inputs, weights, slopes, norms, g)
+    assert overflow is None
+    np.testing.assert_allclose(deltas[0], numeric_grad(loss, z1), rtol=1e-6, atol=1e-9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.dataset import Dataset
 from core.initializers import constant
@@ -25,7 +26,9 @@ def test_distinct_units_ignores_float_rounding() -> None:
     assert distinct_units(w, np.zeros(3, np.float32)) == 1
 
 
-def test_constant_init_stays_symmetric_through_training() -> None:
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])
+def test_constant_init_stays_symmetric_through_training(batch_norm: bool) -> None:
+    """Batch norm does not break the symmetry: identical units get identical statistics."""
     rng = np.random.default_rng(0)
     data = Dataset(
         rng.integers(0, 256, (64, 784), dtype=np.uint8),
@@ -41,8 +44,9 @@ def test_constant_init_stays_symmetric_through_training() -> None:
         iterations=60,
         lr=0.1,
         progress_every=20,
+        batch_norm=batch_norm,
         data=data,
     )
     np.testing.assert_array_equal(result.checkpoints, [0, 20, 40, 60])
     assert (result.distinct_units["constant_0.05"] == 1).all()
-    np.testing.assert_array_equal(result.distinct_units["he_normal"], [[30, 20]] * 4)
+    np.testing.assert_array_equal(result.distinct_units["he_normal"], [[[30, 20]] * 4])

@@ -55,8 +55,11 @@ def histogram_chart(
     )
 
 
-def loss_chart(df: pd.DataFrame, *, iterations: int | None = None) -> alt.LayerChart:
-    """Training loss per step: the raw curve faint, the smoothed curve on top (as in the book).
+def loss_chart(
+    df: pd.DataFrame, *, iterations: int | None = None, seeds: int = 1
+) -> alt.LayerChart:
+    """Training loss per step: the raw curve faint, the smoothed curve on top (as in the book);
+    with several `seeds`, their mean, over a band from the lowest to the highest seed.
 
     With `iterations`, the x-axis spans the whole run from the start, so live curves grow
     across a fixed frame. The y-axis stops at the book's 2.5 and clamps anything above it to
@@ -76,16 +79,27 @@ def loss_chart(df: pd.DataFrame, *, iterations: int | None = None) -> alt.LayerC
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(
         y=alt.Y("loss:Q", title="training loss", scale=y_scale)
     )
+    mean = "mean of the seeds, " if seeds > 1 else ""
+    tooltip = [
+        alt.Tooltip("initializer:N"),
+        alt.Tooltip("step:Q", format=","),
+        alt.Tooltip("smoothed:Q", title=f"{mean}smoothed loss", format=".3f"),
+        alt.Tooltip("loss:Q", title=f"{mean}raw loss", format=".3f"),
+    ]
+    layers = [raw]
+    if seeds > 1:
+        tooltip += [
+            alt.Tooltip("low:Q", title="lowest seed", format=".3f"),
+            alt.Tooltip("high:Q", title="highest seed", format=".3f"),
+        ]
+        band = base.mark_area(opacity=0.2).encode(
+            y=alt.Y("low:Q", title="training loss", scale=y_scale), y2=alt.Y2("high:Q")
+        )
+        layers.append(band)
     smooth = base.mark_line(strokeWidth=2.5).encode(
-        y=alt.Y("smoothed:Q", scale=y_scale),
-        tooltip=[
-            alt.Tooltip("initializer:N"),
-            alt.Tooltip("step:Q", format=","),
-            alt.Tooltip("smoothed:Q", title="smoothed loss", format=".3f"),
-            alt.Tooltip("loss:Q", title="raw loss", format=".3f"),
-        ],
+        y=alt.Y("smoothed:Q", title="training loss", scale=y_scale), tooltip=tooltip
     )
-    return alt.layer(raw, smooth).properties(height=340)
+    return alt.layer(*layers, smooth).properties(height=340)
 
 
 UNITS_HEIGHT = 220

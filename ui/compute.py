@@ -38,6 +38,7 @@ def cached_forward_view(
     samples: int,
     seed: int,
     exclude_zeros: bool,
+    batch_norm: bool,
 ) -> ForwardView:
     """`core.activation_histograms` as frames; raises core's ValueError for bad input."""
     result = core.activation_histograms(
@@ -48,6 +49,7 @@ def cached_forward_view(
         n_samples=samples,
         seed=seed,
         exclude_zeros=exclude_zeros,
+        batch_norm=batch_norm,
     )
     return forward_view(result)
 

@@ -28,6 +28,7 @@ class ForwardConfig:
     samples: int = 1000
     seed: int = 0
     exclude_zeros: bool = False
+    batch_norm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,22 @@ class TrainConfig:
     lr: float = 0.01
     optimizer: str = "sgd"
     seed: int = 0
+    seeds: int = 1
+    batch_norm: bool = False
+
+    def train_compare_kwargs(self) -> dict[str, object]:
+        """`core.train_compare`'s keyword arguments for this race, the initializers aside."""
+        return {
+            "activation": self.activation,
+            "hidden": self.hidden,
+            "iterations": self.iterations,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "optimizer": self.optimizer,
+            "seed": self.seed,
+            "seeds": self.seeds,
+            "batch_norm": self.batch_norm,
+        }
 
 
 DEFAULT_FORWARD = ForwardConfig()

@@ -7,8 +7,9 @@ initializer's readable label is shown under it instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -25,11 +26,16 @@ from ui.limits import (
 
 BIND: Literal["query-params"] = "query-params"
 MAX_SEED = 2**31 - 1
-TRAIN_DEPTHS = (1, 10)
+TRAIN_DEPTHS = (1, 30)  # He et al.'s Fig. 3 trains 30 layers
+MAX_SEEDS = 5
 TRAIN_UNITS = (25, 50, 100, 200, 300, 500)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 SWEEP_DEPTH = 50  # the σ × depth map's default depth
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+BATCH_NORM_HELP = (
+    "The book's §6.3: standardize every hidden unit's input over the batch (mean 0, variance "
+    "1, then a learned scale and shift) before the activation, whatever the weights' scale."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +229,13 @@ def sidebar_controls() -> ForwardConfig:
         help="ReLU outputs exactly 0 for every negative input; hiding those zeros shows the "
         "shape of the rest. The table still counts them.",
     )
+    batch_norm = sb.toggle(
+        "Batch norm",
+        value=d.batch_norm,
+        key="bn",
+        bind=BIND,
+        help=BATCH_NORM_HELP,
+    )
     return ForwardConfig(
         activation=activation,
         init=init,
@@ -232,6 +245,7 @@ def sidebar_controls() -> ForwardConfig:
         samples=int(samples),
         seed=int(seed),
         exclude_zeros=bool(exclude_zeros),
+        batch_norm=bool(batch_norm),
     )
 
 
@@ -257,6 +271,7 @@ def _apply_preset(preset: Preset) -> None:
     st.session_state["init"] = preset.init
     st.session_state["layers"] = preset.layers
     st.session_state["width"] = DEFAULT_FORWARD.width  # the figures' 100 units
+    st.session_state["bn"] = False  # the figures are without batch norm
     st.session_state["view"] = preset.view
 
 
@@ -266,25 +281,102 @@ def preset_buttons() -> None:
         ("**The book's settings:**", BOOK_PRESETS),
         ("**The papers' settings:**", PAPER_PRESETS),
     ):
-        row = st.container(horizontal=True, gap="small")
-        row.markdown(title)
-        for preset in presets:
-            row.button(
-                preset.label,
-                key=preset.key,
-                on_click=_apply_preset,
-                args=(preset,),
-                type="secondary",
-            )
+        _button_row(title, presets, _apply_preset)
+
+
+def _button_row(
+    title: str, presets: Sequence[Preset | RacePreset], apply: Callable[[Any], None]
+) -> None:
+    """A titled row of one button per preset; a click runs `apply(preset)` before the rerun."""
+    row = st.container(horizontal=True, gap="small")
+    row.markdown(title)
+    for preset in presets:
+        row.button(preset.label, key=preset.key, on_click=apply, args=(preset,), type="secondary")
 
 
 def active_preset(cfg: ForwardConfig, view: str | None) -> Preset | None:
-    """The preset whose figure is on screen (same activation, init, depth and tab), if any."""
+    """The preset whose figure is on screen (same activation, init, depth and tab, no batch
+    norm), if any."""
+    if cfg.batch_norm:
+        return None
     for preset in PRESETS:
         shown = (cfg.activation, cfg.init, cfg.layers, view)
         if shown == (preset.activation, preset.init, preset.layers, preset.view):
             return preset
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class RacePreset:
+    """One click to a training figure: the race it sets up, and what to notice once it ran.
+
+    The notes were checked against core's numbers on the bundled digits, seed 0."""
+
+    key: str
+    label: str
+    source: str
+    config: TrainConfig
+    note: str
+
+
+RACE_PRESETS: tuple[RacePreset, ...] = (
+    RacePreset(
+        "race_book",
+        "The book's race",
+        "The book, Fig. 6-15: ReLU, 4 layers of 100, std 0.01 vs √(1/n) vs He",
+        DEFAULT_TRAIN,
+        "std 0.01 never leaves ln 10 ≈ 2.30 (chance, 10 % accuracy): its signal vanishes on "
+        "the way up, so no gradient reaches the weights. √(1/n) and He both learn, He faster.",
+    ),
+    RacePreset(
+        "race_he_fig3",
+        "He Fig. 3 · 30 layers",
+        "He et al., Fig. 3: 30 ReLU layers of 100, √(1/n) vs He's √(2/n)",
+        TrainConfig(initializers=("lecun_normal", "he_normal"), hidden=(100,) * 30),
+        "√(1/n) halves the variance at each of the 30 layers, so it sits near 2.30 for most "
+        "of the run; He keeps it and trains.",
+    ),
+    RacePreset(
+        "race_batch_norm",
+        "Batch norm rescues std 0.01",
+        "The book, §6.3 (Fig. 6-19): the book's race with batch norm",
+        replace(DEFAULT_TRAIN, batch_norm=True),
+        "with batch norm every initializer learns, std 0.01 included (compare the book's race, "
+        "where it stays at 2.30): each layer's input is rescaled whatever the weights' scale.",
+    ),
+    RacePreset(
+        "race_seeds",
+        "√(1/n) vs He · 3 seeds",
+        "√(1/n) vs He, three draws of the weights each",
+        TrainConfig(initializers=("lecun_normal", "he_normal"), seeds=3),
+        "the bands (lowest to highest seed) stay apart: He's lead is not the luck of one draw.",
+    ),
+)
+
+
+def _apply_race_preset(preset: RacePreset) -> None:
+    c = preset.config
+    st.session_state["race"] = list(c.initializers)
+    st.session_state["tact"] = c.activation
+    st.session_state["depth"] = len(c.hidden)
+    st.session_state["units"] = c.hidden[0]
+    st.session_state["iters"] = c.iterations
+    st.session_state["batch"] = c.batch_size
+    st.session_state["lr"] = c.lr
+    st.session_state["opt"] = c.optimizer
+    st.session_state["tseed"] = c.seed
+    st.session_state["seeds"] = c.seeds
+    st.session_state["tbn"] = c.batch_norm
+
+
+def race_preset_buttons() -> None:
+    """One click to each training figure (sets the race's controls; Train runs it)."""
+    _button_row("**Races to reproduce:**", RACE_PRESETS, _apply_race_preset)
+
+
+def active_race_preset(cfg: TrainConfig) -> RacePreset | None:
+    """The preset the race's controls are set to, if any."""
+    return next((p for p in RACE_PRESETS if p.config == cfg), None)
 
 
 def training_controls() -> TrainConfig:
@@ -323,6 +415,20 @@ def training_controls() -> TrainConfig:
         "Optimizer", optimizers, index=optimizers.index(d.optimizer), key="opt", bind=BIND
     )
     seed = col[3].number_input("Seed", 0, MAX_SEED, d.seed, key="tseed", bind=BIND)
+    seeds = col[0].slider(
+        "Seeds per initializer",
+        1,
+        MAX_SEEDS,
+        d.seeds,
+        key="seeds",
+        bind=BIND,
+        help="Train each initializer this many times, from different initial weights (the "
+        "batches stay the same): the chart draws their mean over a band from the lowest to "
+        "the highest.",
+    )
+    batch_norm = col[1].toggle(
+        "Batch norm", value=d.batch_norm, key="tbn", bind=BIND, help=BATCH_NORM_HELP
+    )
     return TrainConfig(
         initializers=tuple(races),
         activation=activation,
@@ -332,4 +438,6 @@ def training_controls() -> TrainConfig:
         lr=float(lr),
         optimizer=optimizer,
         seed=int(seed),
+        seeds=int(seeds),
+        batch_norm=bool(batch_norm),
     )

@@ -114,65 +114,112 @@ def depth_frame(result: core.ForwardResult) -> DepthFrame:
     return DepthFrame(pd.DataFrame(rows, columns=DEPTH_COLUMNS), "; ".join(dropped))
 
 
-def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> pd.DataFrame:
-    """Long format for the loss chart: step, initializer (label), raw loss, smoothed loss.
+LOSS_COLUMNS = ["step", "initializer", "loss", "smoothed", "low", "high"]
 
-    Every step is smoothed, then every k-th step is kept (k chosen so that at most
-    `MAX_POINTS` remain); the last step is always kept so the curve ends where training did.
+
+def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> pd.DataFrame:
+    """Long format for the loss chart: step, initializer (label), loss (raw, averaged over the
+    seeds), smoothed (each seed smoothed, then averaged), and the band `low` to `high` (the
+    lowest and highest smoothed seed; one line when there is one seed).
+
+    `losses[name]` is (seeds, steps). Every step is smoothed, then every k-th step is kept
+    (k chosen so that at most `MAX_POINTS` remain); the last step is always kept so the curve
+    ends where training did. A seed that diverged drops out of the average from that step.
     """
     parts = []
-    for name, raw in losses.items():
-        n = len(raw)
+    for name, curves in losses.items():
+        curves = np.atleast_2d(curves)
+        n = curves.shape[1]
         if n == 0:
             continue
         stride = max(1, math.ceil(n / MAX_POINTS))
         keep = np.unique(np.append(np.arange(0, n, stride), n - 1))
+        smoothed = np.array([smooth_curve(c, SMOOTH_WINDOW)[keep] for c in curves])
+        raw_mean, _, _ = across_seeds(curves[:, keep])
+        mean, low, high = across_seeds(smoothed)
         parts.append(
             pd.DataFrame(
                 {
                     "step": keep + 1,
                     "initializer": labels[name],
-                    "loss": raw[keep],
-                    "smoothed": smooth_curve(raw, SMOOTH_WINDOW)[keep],
+                    "loss": raw_mean,
+                    "smoothed": mean,
+                    "low": low,
+                    "high": high,
                 }
             )
         )
     if not parts:
-        return pd.DataFrame(columns=["step", "initializer", "loss", "smoothed"])
+        return pd.DataFrame(columns=LOSS_COLUMNS)
     return pd.concat(parts, ignore_index=True)
 
 
+def across_seeds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, lowest and highest over axis 0 of the finite values only; NaN where none is.
+
+    (NumPy's nanmean warns on an all-NaN column, which every step after a divergence is.)
+    """
+    finite = np.isfinite(values)
+    count = finite.sum(axis=0)
+    total = np.where(finite, values, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    low = np.where(count > 0, np.where(finite, values, np.inf).min(axis=0), np.nan)
+    high = np.where(count > 0, np.where(finite, values, -np.inf).max(axis=0), np.nan)
+    return mean, low, high
+
+
 def results_frame(result: core.TrainResult) -> pd.DataFrame:
-    """The end-of-run table: final (smoothed) loss, test accuracy, status and shared time."""
+    """The end-of-run table, one row per initializer: final (smoothed) loss and test accuracy
+    averaged over the seeds that trained, their lowest-to-highest accuracy when there are
+    several, status and shared time."""
     rows = []
-    for name, raw in result.losses.items():
-        step = result.diverged_at[name]
-        final = smooth_curve(raw, SMOOTH_WINDOW)[-1] if len(raw) else math.nan
-        rows.append(
-            {
-                "Initializer": result.labels[name],
-                "Key": name,
-                "Final loss": final,
-                "Test accuracy": result.test_accuracy[name],
-                "Status": f"diverged at step {step:,}" if step is not None else "trained",
-                "Time (s, shared)": result.seconds,
-            }
-        )
+    for name, curves in result.losses.items():
+        finals = np.array([smooth_curve(c, SMOOTH_WINDOW)[-1] for c in curves])
+        final, _, _ = across_seeds(finals[:, None])
+        accuracy = result.test_accuracy[name]
+        mean_accuracy, low, high = across_seeds(accuracy[:, None])
+        row = {
+            "Initializer": result.labels[name],
+            "Key": name,
+            "Final loss": float(final[0]),
+            "Test accuracy": float(mean_accuracy[0]),
+        }
+        if len(accuracy) > 1:
+            row["Accuracy range"] = (
+                f"{low[0]:.1%} to {high[0]:.1%}" if np.isfinite(low[0]) else "none trained"
+            )
+        row["Status"] = _status(result.diverged_at[name])
+        row["Time (s, shared)"] = result.seconds
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _status(diverged_at: tuple[int | None, ...]) -> str:
+    """ "trained", "diverged at step 12", or for several seeds "2 of 3 seeds diverged (...)"."""
+    steps = [f"{step:,}" for step in diverged_at if step is not None]
+    if not steps:
+        return "trained"
+    if len(diverged_at) == 1:
+        return f"diverged at step {steps[0]}"
+    return (
+        f"{len(steps)} of {len(diverged_at)} seeds diverged "
+        f"(step{'s' if len(steps) > 1 else ''} {', '.join(steps)})"
+    )
 
 
 def units_frame(result: core.TrainResult) -> pd.DataFrame:
     """Long format for the symmetry chart: step, initializer (label), hidden layer, units.
 
     `units` is how many different units that hidden layer has after that step (step 0 is the
-    initialization), as counted by core; initializers keep the race's order.
+    initialization), as counted by core for the first seed; initializers keep the race's order.
     """
     steps = np.asarray(result.checkpoints)
     rows = [
         {"step": int(step), "initializer": result.labels[name], "layer": layer + 1, "units": int(n)}
         for name, counts in result.distinct_units.items()
         for c, step in enumerate(steps)
-        for layer, n in enumerate(counts[c])
+        for layer, n in enumerate(counts[0, c])
     ]
     return pd.DataFrame(rows, columns=["step", "initializer", "layer", "units"])
 

@@ -15,6 +15,12 @@ ACTIVATIONS_CAPTION = (
     "histogram of one hidden layer's activations; all panels share their axes."
 )
 
+BATCH_NORM_NOTE = (
+    ":material/tune: **Batch norm is on:** each unit's input to the activation is standardized "
+    "over the samples (mean 0, variance 1) first, so every layer sees the same distribution "
+    "whatever the weights' scale. The gradient flows back through that standardization."
+)
+
 BACKWARD_CAPTION = (
     "The backward pass, as in Glorot & Bengio (2010, Fig. 7): a standard-normal gradient "
     "∂L/∂a enters at the output of layer {layers} and is back-propagated to layer 1. Each "
@@ -34,7 +40,9 @@ DEPTH_CAPTION = (
 TRAINING_CAPTION = (
     "One network per initializer, all trained on the **same mini-batches** in the same order, "
     "so only the initial weights differ. Faint lines are the loss of each mini-batch; bold "
-    "lines are the same loss smoothed over 11 steps, as in the book's figure."
+    "lines are the same loss smoothed over 11 steps, as in the book's figure. With several "
+    "seeds, each initializer trains once per seed from different initial weights: the bold "
+    "line is their mean and the shaded band runs from the lowest seed to the highest."
 )
 
 TIME_NOTE = (
@@ -50,7 +58,8 @@ RUN_CAPTION = (
 
 UNITS_CAPTION = (
     "A layer whose units start identical (zeros or any constant init) stays at 1 distinct "
-    "unit: they get identical gradients, so n units compute what one would (the book's §6.2.1)."
+    "unit: they get identical gradients, so n units compute what one would (the book's §6.2.1). "
+    "With several seeds, this counts the first seed's networks."
 )
 
 ABOUT = r"""
@@ -80,6 +89,16 @@ saturate learns slowly or not at all.
   In this app it is `lecun_normal`; `glorot_normal` is the fan-average version.
 - *He.* ReLU sets half of its inputs to 0, which halves the variance at every layer. He et
   al. (2015) compensate with Var(W) = 2/n, which keeps ReLU networks steady at any depth.
+- *Batch normalization.* The book's §6.3 removes the question rather than answering it: each
+  unit's weighted sum is standardized over the mini-batch (mean 0, variance 1, then a learned
+  scale and shift) before the activation, so every layer sees the same distribution whatever
+  the weights' scale, and even std = 0.01 trains (Ioffe and Szegedy 2015). At test time the
+  averages kept during training replace the batch's.
+
+**One run is one draw.** A race with one seed compares one draw of each initializer's weights.
+With several seeds per initializer, the chart draws their mean and a band from the lowest seed
+to the highest; every network still sees the same mini-batches, so the band is the spread due
+to the initial weights alone.
 
 **References**
 
@@ -92,6 +111,9 @@ saturate learns slowly or not at all.
   [arXiv:1502.01852](https://arxiv.org/abs/1502.01852).
 - Yann LeCun, Léon Bottou, Genevieve B. Orr and Klaus-Robert Müller, "Efficient BackProp",
   in *Neural Networks: Tricks of the Trade*, Springer 1998.
+- Sergey Ioffe and Christian Szegedy, "Batch Normalization: Accelerating Deep Network Training
+  by Reducing Internal Covariate Shift", ICML 2015,
+  [arXiv:1502.03167](https://arxiv.org/abs/1502.03167).
 
 **Data.** The MNIST database of handwritten digits is by Yann LeCun, Corinna Cortes and
 Christopher J.C. Burges, made available under the

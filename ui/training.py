@@ -65,20 +65,15 @@ def run_race(
         now = time.perf_counter()
         if now - last_draw >= REDRAW_SECONDS:
             last_draw = now
+            curves = frames.loss_frame(p.losses, labels)
             chart.altair_chart(
-                charts.loss_chart(frames.loss_frame(p.losses, labels), iterations=p.iterations),
+                charts.loss_chart(curves, iterations=p.iterations, seeds=cfg.seeds),
                 width="stretch",
             )
 
     result = core.train_compare(
         list(cfg.initializers),
-        activation=cfg.activation,
-        hidden=cfg.hidden,
-        iterations=cfg.iterations,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        optimizer=cfg.optimizer,
-        seed=cfg.seed,
+        **cfg.train_compare_kwargs(),  # type: ignore[arg-type]
         data=data,
         on_progress=on_progress,
         progress_every=max(1, cfg.iterations // REPORTS_PER_RUN),

@@ -1,0 +1,81 @@
+"""AppTest helpers shared by the app's test modules (their fixtures are in conftest.py).
+
+AppTest exposes an Altair chart as its Vega-Lite spec (JSON) and Arrow datasets. Every test
+runs offline (INITLAB_OFFLINE=1) with an empty MNIST cache folder, so training always uses
+the bundled sample and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+TIMEOUT = 60
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def spec_of(chart: Any) -> dict[str, Any]:
+    return json.loads(chart.proto.spec)
+
+
+def data_of(chart: Any) -> pd.DataFrame:
+    """The chart's one Arrow dataset as a DataFrame."""
+    (dataset,) = chart.proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
+def datasets_of(chart: Any) -> list[pd.DataFrame]:
+    """Every Arrow dataset of a (layered) chart, as DataFrames."""
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+
+
+def histogram_chart(at: AppTest) -> Any:
+    found = [c for c in at.get("vega_lite_chart") if "facet" in spec_of(c)]
+    assert len(found) == 1, "expected exactly one histogram chart"
+    return found[0]
+
+
+def loss_chart(at: AppTest) -> Any:
+    found = [c for c in at.get("vega_lite_chart") if "layer" in spec_of(c)]
+    assert len(found) == 1, "expected exactly one loss chart"
+    return found[0]
+
+
+def units_chart(at: AppTest) -> Any:
+    charts_ = at.get("vega_lite_chart")
+    found = [
+        c for c in charts_ if spec_of(c).get("encoding", {}).get("y", {}).get("field") == "units"
+    ]
+    assert len(found) == 1, "expected exactly one distinct-units chart"
+    return found[0]
+
+
+def histograms(at: AppTest) -> pd.DataFrame:
+    return data_of(histogram_chart(at))
+
+
+def texts(elements: Any) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No traceback and no error box."""
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+
+
+def train(at: AppTest, iterations: int = 30, race: list[str] | None = None) -> AppTest:
+    at.slider(key="iters").set_value(iterations)
+    if race is not None:
+        at.multiselect(key="race").set_value(race)
+    at.run()
+    at.button(key="train").click().run()
+    return at

@@ -1,0 +1,96 @@
+"""The activations view with batch norm, and the downloads and settings link, under AppTest."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest_helpers import assert_clean, texts, train
+from ui import text
+
+pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
+
+
+def stds(at: AppTest) -> list[float]:
+    return list(at.dataframe[0].value["Std"])
+
+
+def test_app_batch_norm_spreads_std_001_sigmoid_like_any_other_init(at: AppTest) -> None:
+    """Without batch norm, sigmoid with std 0.01 collapses to 0.5 (std ~0.01); with it,
+    every layer shows the spread of sigmoid(N(0, 1)), about 0.21."""
+    at.query_params.update({"activation": "sigmoid", "init": "std_0.01"})
+    at.run()
+    assert max(stds(at)) < 0.03
+    assert text.BATCH_NORM_NOTE not in texts(at.caption)
+    at.sidebar.toggle(key="bn").set_value(True).run()
+    assert_clean(at)
+    assert all(s == pytest.approx(0.21, abs=0.01) for s in stds(at))
+    assert text.BATCH_NORM_NOTE in texts(at.caption)
+
+
+def test_app_batch_norm_hides_the_preset_note_and_a_preset_turns_it_off(at: AppTest) -> None:
+    at.query_params.update({"activation": "relu", "init": "he_normal", "bn": "true"})
+    at.run()
+    assert "Notice:" not in texts(at.info), "the book's figures are without batch norm"
+    at.button(key="preset_relu_he_normal").click().run()
+    assert_clean(at)
+    assert at.sidebar.toggle(key="bn").value is False
+    assert "Notice:" in texts(at.info)
+
+
+@pytest.mark.parametrize(
+    ("view", "chart"),
+    [
+        ("Forward", "activations"),
+        ("Backward", "gradients"),
+        ("Std vs depth", "std-vs-depth"),
+        ("σ × depth", "sigma-depth-map"),
+    ],
+)
+def test_app_every_activations_view_offers_png_and_svg(at: AppTest, view: str, chart: str) -> None:
+    at.query_params["view"] = view
+    at.run()
+    assert_clean(at)
+    names = download_names(at)
+    assert {f"initlab-{chart}.png", f"initlab-{chart}.svg", "initlab-layer-stats.csv"} <= names
+
+
+def test_app_race_offers_its_charts_and_tables(at: AppTest) -> None:
+    at.run()
+    train(at, iterations=20, race=["he_normal"])
+    assert_clean(at)
+    names = download_names(at)
+    for file in (
+        "loss.png",
+        "loss.svg",
+        "loss-curves.csv",
+        "race-results.csv",
+        "distinct-units.png",
+        "distinct-units.svg",
+        "frameworks.csv",
+    ):
+        assert f"initlab-{file}" in names
+
+
+def test_app_downloads_are_made_only_when_clicked(at: AppTest) -> None:
+    """A rerun must not render a file: the page redraws on every control change."""
+    at.run()
+    buttons = at.get("download_button")
+    assert buttons
+    assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
+    assert all(b.proto.ignore_rerun for b in buttons)
+
+
+def test_app_link_holds_the_settings_it_was_opened_with(at: AppTest) -> None:
+    """(AppTest does not write widget changes into the URL: the browser test checks that the
+    link follows them.)"""
+    at.query_params.update({"activation": "tanh", "layers": "9", "iters": "300"})
+    at.run()
+    assert_clean(at)
+    link = at.code[-1].value
+    assert link == "?activation=tanh&layers=9&iters=300"
+
+
+def download_names(at: AppTest) -> set[str]:
+    """The file names of the page's download buttons (each button's key names its file)."""
+    return {b.key.removeprefix("export-") for b in at.get("download_button")}
