@@ -203,6 +203,8 @@ def render_sweep(cfg: ForwardConfig) -> None:
     chart = charts.sweep_heatmap(view.cells, view.marked, log_std_clip=LOG_STD_CLIP)
     st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "sigma-depth-map")
+    if cfg.batch_norm:
+        st.caption(text.SWEEP_BATCH_NORM_NOTE)
     if view.clipped:
         st.caption(
             text.SWEEP_CLIP_NOTE.format(

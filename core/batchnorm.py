@@ -42,18 +42,25 @@ def standardize(z: FloatArray) -> tuple[Normalized, FloatArray, FloatArray]:
     return Normalized(centred, inv_std), mean, var
 
 
-def standardize_backward(d_x_hat: FloatArray, norm: Normalized) -> FloatArray:
-    """∂L/∂z from ∂L/∂x̂, through the batch mean and variance (Ioffe & Szegedy's Alg. 1):
+def batch_norm_backward(
+    d_out: FloatArray, norm: Normalized, gamma: FloatArray | float = 1.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """∂L/∂z, ∂L/∂γ and ∂L/∂β from ∂L/∂y, y = γ·x̂ + β, through the batch mean and variance
+    (Ioffe & Szegedy's Alg. 1). With sums over the batch of size N,
 
-    ∂L/∂z = inv_std · (g − mean(g) − x̂ · mean(g · x̂)), means over the batch.
+    ∂L/∂β = Σ g,  ∂L/∂γ = Σ g·x̂,  ∂L/∂z = γ · inv_std · (g − ∂L/∂β / N − x̂ · ∂L/∂γ / N):
+
+    the sums γ and β need are the ones the gradient through the statistics needs, so they are
+    taken once (7 passes over the batch instead of 12; batch norm doubled a step's time).
     """
-    mean_grad = d_x_hat.mean(axis=BATCH_AXIS, keepdims=True)
-    mean_grad_x_hat = (d_x_hat * norm.x_hat).mean(axis=BATCH_AXIS, keepdims=True)
-    dz = norm.x_hat * mean_grad_x_hat
-    np.subtract(d_x_hat, dz, out=dz)
-    dz -= mean_grad
-    dz *= norm.inv_std
-    return dz
+    n = d_out.shape[BATCH_AXIS]
+    dbeta = d_out.sum(axis=BATCH_AXIS, keepdims=True)
+    dgamma = (d_out * norm.x_hat).sum(axis=BATCH_AXIS, keepdims=True)
+    dz = norm.x_hat * (dgamma / n)
+    np.subtract(d_out, dz, out=dz)
+    dz -= dbeta / n
+    dz *= gamma * norm.inv_std
+    return dz, dgamma, dbeta
 
 
 def update_running(running: FloatArray, batch_value: FloatArray) -> None:

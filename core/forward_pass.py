@@ -169,7 +169,7 @@ def _backward(
     for i in range(n_layers - 1, -1, -1):
         delta = slopes[i] * grad
         if norms:
-            delta = batchnorm.standardize_backward(delta, norms[i])
+            delta, _, _ = batchnorm.batch_norm_backward(delta, norms[i])
         if not np.isfinite(delta).all():
             return deltas, weight_grad_stds, i + 1
         deltas[i] = delta

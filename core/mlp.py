@@ -212,8 +212,10 @@ def backward(mlp: MLP, cache: Cache, dlogits: FloatArray, out: Grads | None = No
         dbiases[layer] = dz.sum(axis=1, keepdims=True)
         dz_prev = np.matmul(dz, mlp.weights[layer].transpose(0, 2, 1))  # (K, batch, fan_in)
         dz_prev *= mlp.activation.grad(cache.z[layer - 1])  # da → dz, in place
-        if mlp.norm is not None:
-            dz_prev = _normalize_backward(mlp.norm, cache, layer - 1, dz_prev, dgammas, dbetas)
+        if mlp.norm is not None:  # back through γ·x̂ + β and the batch statistics
+            dz_prev, dgammas[layer - 1], dbetas[layer - 1] = batchnorm.batch_norm_backward(
+                dz_prev, cache.norms[layer - 1], mlp.norm.gammas[layer - 1]
+            )
         dz = dz_prev
     n_nets, batch, fan_out = dz.shape
     # One GEMM for all first layers: (fan_in, batch) @ (batch, K·fan_out).
@@ -223,19 +225,3 @@ def backward(mlp: MLP, cache: Cache, dlogits: FloatArray, out: Grads | None = No
     dweights[0] = dw0.reshape(-1, n_nets, fan_out).transpose(1, 0, 2)
     dbiases[0] = dz.sum(axis=1, keepdims=True)
     return Grads(dweights, dbiases, dgammas, dbetas)
-
-
-def _normalize_backward(
-    norm: BatchNorm,
-    cache: Cache,
-    layer: int,
-    d_out: FloatArray,
-    dgammas: list[FloatArray],
-    dbetas: list[FloatArray],
-) -> FloatArray:
-    """∂L/∂z of hidden layer `layer` from ∂L/∂(γ·x̂ + β), filling in its dγ and dβ."""
-    normalized = cache.norms[layer]
-    dgammas[layer] = (d_out * normalized.x_hat).sum(axis=1, keepdims=True)
-    dbetas[layer] = d_out.sum(axis=1, keepdims=True)
-    d_out *= norm.gammas[layer]  # ∂L/∂x̂, in place
-    return batchnorm.standardize_backward(d_out, normalized)

@@ -28,6 +28,13 @@ def test_app_batch_norm_spreads_std_001_sigmoid_like_any_other_init(at: AppTest)
     assert text.BATCH_NORM_NOTE in texts(at.caption)
 
 
+def test_app_sweep_says_it_is_drawn_without_batch_norm(at: AppTest) -> None:
+    at.query_params.update({"view": "σ × depth", "bn": "true"})
+    at.run()
+    assert_clean(at)
+    assert text.SWEEP_BATCH_NORM_NOTE in texts(at.caption)
+
+
 def test_app_batch_norm_hides_the_preset_note_and_a_preset_turns_it_off(at: AppTest) -> None:
     at.query_params.update({"activation": "relu", "init": "he_normal", "bn": "true"})
     at.run()

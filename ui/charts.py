@@ -73,7 +73,7 @@ def loss_chart(
         "initializer:N",
         title=None,
         scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
-        legend=alt.Legend(orient="top", labelLimit=400),
+        legend=alt.Legend(orient="top", labelLimit=400, symbolOpacity=1),
     )
     base = alt.Chart(df).encode(x=x, color=color)
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(
@@ -116,7 +116,7 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
         "initializer:N",
         title=None,
         scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
-        legend=alt.Legend(orient="top", labelLimit=400),
+        legend=alt.Legend(orient="top", labelLimit=400, symbolOpacity=1),
     )
     return (
         alt.Chart(df, title="Distinct units per layer")

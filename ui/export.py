@@ -78,7 +78,7 @@ def chart_downloads(chart: AnyChart, name: str) -> None:
     The chart's own toolbar offers a PNG on hover, drawn by the browser; these are always
     visible, named, twice the resolution, and include SVG.
     """
-    with st.container(horizontal=True, gap="small"):
+    with st.container(horizontal=True, gap="small", width="content"):
         _download("PNG", lambda: chart_png(chart), file_name(name, "png"), "image/png")
         _download("SVG", lambda: chart_svg(chart), file_name(name, "svg"), "image/svg+xml")
 

@@ -21,6 +21,11 @@ BATCH_NORM_NOTE = (
     "whatever the weights' scale. The gradient flows back through that standardization."
 )
 
+SWEEP_BATCH_NORM_NOTE = (
+    ":material/tune: This map is drawn without batch norm. With it, every σ would give the same "
+    "map: each layer's input to the activation is standardized whatever the weights' scale."
+)
+
 BACKWARD_CAPTION = (
     "The backward pass, as in Glorot & Bengio (2010, Fig. 7): a standard-normal gradient "
     "∂L/∂a enters at the output of layer {layers} and is back-propagated to layer 1. Each "
