@@ -32,6 +32,7 @@ from ui.frames import (
     DEPTH_SERIES,
     LOG_STD_CLIP,
     ForwardView,
+    diverged_labels,
     framework_frame,
     loss_frame,
     results_frame,
@@ -325,7 +326,7 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
     results = results_frame(run.result)
     st.dataframe(results, hide_index=True, column_config=RESULT_COLUMNS)
     table_download(results, "race-results")
-    diverged = [run.labels[n] for n, step in run.result.diverged_at.items() if step is not None]
+    diverged = diverged_labels(run.result)
     if diverged:
         st.warning(
             f"Diverged (the loss became NaN or infinite): {', '.join(diverged)}. A diverged "

@@ -334,7 +334,34 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
     status = table.loc[core.INITIALIZERS["std_1"].label, "Status"]
     assert status.startswith("diverged at step")
     assert math.isnan(table.loc[core.INITIALIZERS["std_1"].label, "Test accuracy"])
-    assert "Diverged" in texts(at.warning)
+    (warning,) = [w.value for w in at.warning if "Diverged" in w.value]
+    for label, row in table.iterrows():  # the warning names exactly the diverged ones
+        assert (label in warning) == row["Status"].startswith("diverged")
+
+
+def test_app_trained_race_warns_of_no_divergence(at: AppTest) -> None:
+    at.run()
+    train(at, iterations=20, race=["std_0.01", "he_normal"])
+    assert_clean(at)
+    assert "Diverged" not in texts(at.warning)
+
+
+def test_diverged_labels_name_the_seeds_that_diverged() -> None:
+    def result(diverged_at: dict[str, tuple[int | None, ...]]) -> core.TrainResult:
+        return core.TrainResult(
+            losses={},
+            test_accuracy={},
+            diverged_at=diverged_at,
+            labels={"a": "A", "b": "B", "c": "C"},
+            seconds=1.0,
+            data_source="",
+            checkpoints=np.array([0]),
+            distinct_units={},
+        )
+
+    assert frames.diverged_labels(result({"a": (None,), "b": (7,)})) == ["B"]
+    mixed = result({"a": (None, None, None), "b": (3, None, 9), "c": (1, 2, 3)})
+    assert frames.diverged_labels(mixed) == ["B (2 of 3 seeds)", "C"]
 
 
 def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:

@@ -102,7 +102,8 @@ def loss_chart(
     return alt.layer(*layers, smooth).properties(height=340)
 
 
-UNITS_HEIGHT = 220
+UNITS_HEIGHT = 320  # the whole chart: its title, legend and axes take about 200 pixels of it
+UNITS_TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # up to the widest layer the race allows
 
 
 def units_chart(df: pd.DataFrame) -> alt.Chart:
@@ -126,8 +127,8 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
             y=alt.Y(
                 "units:Q",
                 title="distinct units (log scale)",
-                scale=alt.Scale(type="log", domainMin=1),
-                axis=alt.Axis(format="~d"),
+                scale=alt.Scale(type="log", domainMin=1, nice=True),
+                axis=alt.Axis(format="~d", values=list(UNITS_TICKS)),
             ),
             color=color,
             detail="layer:O",

@@ -195,6 +195,18 @@ def results_frame(result: core.TrainResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def diverged_labels(result: core.TrainResult) -> list[str]:
+    """The initializers with a diverged network, as labels; "(2 of 3 seeds)" when only some
+    of its seeds diverged."""
+    labels = []
+    for name, steps in result.diverged_at.items():
+        n = sum(step is not None for step in steps)
+        if n:
+            part = f" ({n} of {len(steps)} seeds)" if n < len(steps) else ""
+            labels.append(result.labels[name] + part)
+    return labels
+
+
 def _status(diverged_at: tuple[int | None, ...]) -> str:
     """ "trained", "diverged at step 12", or for several seeds "2 of 3 seeds diverged (...)"."""
     steps = [f"{step:,}" for step in diverged_at if step is not None]

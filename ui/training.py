@@ -28,7 +28,7 @@ class TrainRun:
     """A race as far as it got: `result` is None until it finished."""
 
     config: TrainConfig
-    losses: dict[str, np.ndarray]
+    losses: dict[str, np.ndarray]  # (seeds, steps so far) per initializer
     labels: dict[str, str]
     step: int
     elapsed: float
