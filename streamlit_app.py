@@ -39,8 +39,10 @@ from ui.frames import (
     units_frame,
 )
 from ui.limits import (
+    MAX_CONCURRENT_RACES,
     MAX_ITERATIONS,
     TRAIN_BUDGET_MULTIPLE,
+    DemoBusy,
     cap_forward,
     cap_sweep,
     training_over_budget,
@@ -294,6 +296,8 @@ def render_training() -> None:
     if clicked and not refusal:
         try:
             run_race(cfg, data, progress, chart)
+        except DemoBusy as e:
+            progress.warning(str(e), icon=":material/group:")
         except ValueError as e:
             st.error(str(e))
     run = stored_run()
@@ -358,7 +362,11 @@ def render_about() -> None:
         frameworks = framework_frame()
         st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
         table_download(frameworks, "frameworks")
-    st.caption(text.LIMITS_NOTE.format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS))
+    st.caption(
+        text.LIMITS_NOTE.format(
+            multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS, races=MAX_CONCURRENT_RACES
+        )
+    )
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -180,3 +182,49 @@ def test_train_config_passes_every_setting_to_core() -> None:
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"initializers"}
     assert set(DEFAULT_TRAIN.train_compare_kwargs()) == fields
     assert fields <= set(inspect.signature(core.train_compare).parameters)
+
+
+# --- the demo's race slots ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def all_slots_taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Other visitors hold every race slot; waiting for one gives up after 1 s."""
+    monkeypatch.setattr(limits, "RACE_QUEUE_SECONDS", 1.0)
+    slots = limits._RACE_SLOTS
+    for _ in range(limits.MAX_CONCURRENT_RACES):
+        assert slots.acquire(timeout=5), "a slot leaked from an earlier test"
+    yield
+    for _ in range(limits.MAX_CONCURRENT_RACES):
+        slots.release()
+
+
+def test_race_slot_lets_two_run_then_queues_and_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "RACE_QUEUE_SECONDS", 1.0)
+    waits: list[float] = []
+    with limits.race_slot(waits.append), limits.race_slot(waits.append):
+        assert waits == []
+        started = time.monotonic()
+        with pytest.raises(limits.DemoBusy, match="busy"), limits.race_slot(waits.append):
+            pass
+        assert time.monotonic() - started >= limits.RACE_QUEUE_SECONDS
+    assert waits and waits == sorted(waits), "the waiting page hears from the queue"
+    with limits.race_slot(waits.append), limits.race_slot(waits.append):
+        pass  # both slots came back
+
+
+def test_race_slot_is_given_back_when_training_fails() -> None:
+    for _ in range(3):
+        with pytest.raises(ValueError), limits.race_slot(lambda _: None):
+            raise ValueError("bad settings")
+    with limits.race_slot(lambda _: None), limits.race_slot(lambda _: None):
+        pass
+
+
+@pytest.mark.usefixtures("all_slots_taken")
+def test_app_busy_demo_says_so_and_keeps_the_page(at: AppTest) -> None:
+    at.run()
+    train(at, iterations=20, race=["he_normal"])
+    assert not at.exception
+    assert "This public demo is busy" in texts(at.warning)
+    assert len(at.dataframe) == 1, "no results table: nothing trained"

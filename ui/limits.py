@@ -12,6 +12,10 @@ These are deployment rules, not experiment maths: change the constants to suit t
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -93,6 +97,41 @@ def training_over_budget(cfg: TrainConfig) -> str:
         f"{TRAIN_BUDGET_MULTIPLE}×. Use fewer iterations, initializers, seeds or units, or a "
         "smaller batch."
     )
+
+
+# Races at once in this process. A race already trains on both of the demo's cores, so a third
+# would only slow every race down; further visitors wait for a slot, then are told to retry.
+MAX_CONCURRENT_RACES = 2
+RACE_QUEUE_SECONDS = 60.0
+_RACE_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RACES)
+_WAIT_STEP_SECONDS = 0.5  # how often a waiting visitor's page hears from the queue
+
+
+class DemoBusy(Exception):
+    """Every race slot stayed taken for `RACE_QUEUE_SECONDS`."""
+
+
+@contextmanager
+def race_slot(on_wait: Callable[[float], None]) -> Iterator[None]:
+    """Hold one of the process's race slots for the `with` block.
+
+    While all are taken, `on_wait(seconds waited)` is called every half second (a page shows
+    that it waits, and Streamlit may stop the script there); after `RACE_QUEUE_SECONDS`
+    `DemoBusy` is raised. The slot is given back however the block ends.
+    """
+    start = time.monotonic()
+    while not _RACE_SLOTS.acquire(timeout=_WAIT_STEP_SECONDS):
+        waited = time.monotonic() - start
+        if waited >= RACE_QUEUE_SECONDS:
+            raise DemoBusy(
+                f"This public demo is busy: {MAX_CONCURRENT_RACES} races were running for all "
+                f"of the last {RACE_QUEUE_SECONDS:.0f} s. Press Train again in a minute."
+            )
+        on_wait(waited)
+    try:
+        yield
+    finally:
+        _RACE_SLOTS.release()
 
 
 # The σ × depth map: every σ (about 42) runs one (samples × width) @ (width × width) product per

