@@ -384,7 +384,7 @@ def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:
 
 def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
     """A rerun mid-race stops the script; the curves reported so far stay, marked stopped."""
-    losses = {"he_normal": np.linspace(2.3, 1.0, 100)}
+    losses = {"he_normal": np.linspace(2.3, 1.0, 100)[None]}  # one seed, 100 steps
     at.session_state[RUN_KEY] = TrainRun(
         DEFAULT_TRAIN, losses, {"he_normal": "He"}, 100, 1.0, "test digits"
     )
@@ -701,7 +701,7 @@ def test_training_budget_allows_the_default_and_refuses_the_extreme() -> None:
 
 
 def test_loss_frame_thins_long_runs_and_keeps_the_last_step() -> None:
-    losses = {"a": np.linspace(3, 1, 5000), "b": np.full(7, np.nan)}
+    losses = {"a": np.linspace(3, 1, 5000)[None], "b": np.full((1, 7), np.nan)}  # (seeds, steps)
     df = frames.loss_frame(losses, {"a": "A", "b": "B"})
     a = df[df["initializer"] == "A"]
     assert len(a) <= frames.MAX_POINTS + 1

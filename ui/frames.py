@@ -128,7 +128,6 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
     """
     parts = []
     for name, curves in losses.items():
-        curves = np.atleast_2d(curves)
         n = curves.shape[1]
         if n == 0:
             continue
