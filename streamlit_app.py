@@ -17,7 +17,7 @@ from core.initializers import FRAMEWORK_PITFALLS
 from core.mnist import DownloadProgress
 from ui import charts, text
 from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
-from ui.config import VIEWS, ForwardConfig, TrainConfig
+from ui.config import ForwardConfig, TrainConfig
 from ui.controls import (
     active_preset,
     active_race_preset,
@@ -27,6 +27,7 @@ from ui.controls import (
     sweep_depth_control,
     training_controls,
 )
+from ui.errors import guarded
 from ui.export import chart_downloads, config_link, table_download
 from ui.frames import (
     DEPTH_SERIES,
@@ -39,15 +40,16 @@ from ui.frames import (
     units_frame,
 )
 from ui.limits import (
-    MAX_CONCURRENT_RACES,
     MAX_ITERATIONS,
     TRAIN_BUDGET_MULTIPLE,
-    DemoBusy,
     cap_forward,
     cap_sweep,
     training_over_budget,
 )
+from ui.race_queue import RACES, QueueFull
+from ui.settings import FWD
 from ui.training import TrainRun, run_race, stored_run
+from ui.url_state import ensure_state, read_url, write_url
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
 PERCENT = st.column_config.NumberColumn(format="percent")
@@ -82,6 +84,7 @@ RESULT_COLUMNS = {
 }
 
 
+@guarded("activations")
 def render_activations(cfg: ForwardConfig) -> None:
     """Histograms per hidden layer, the per-layer table, the verdict and the formula."""
     st.header("Activations, layer by layer")
@@ -92,27 +95,18 @@ def render_activations(cfg: ForwardConfig) -> None:
         st.warning(capped.notice, icon=":material/speed:")
     c = capped.config
     try:
-        view = cached_forward_view(
-            c.activation,
-            c.init,
-            c.std,
-            c.layers,
-            c.width,
-            c.samples,
-            c.seed,
-            c.exclude_zeros,
-            c.batch_norm,
-        )
+        view = cached_forward_view(c)
     except ValueError as e:
         st.error(str(e))
         return
     if c.batch_norm:
         st.caption(text.BATCH_NORM_NOTE)
-    # Bound to the URL, so only the open tab's content runs (and the page holds one chart).
-    tabs = st.tabs(VIEWS, key="view", bind="query-params")
+    # Tracked, so only the open tab's content runs (and the page holds one chart).
+    view_setting = FWD["view"]
+    ensure_state(view_setting)
+    tabs = st.tabs(view_setting.options, key=view_setting.key, on_change="rerun")
     forward, backward, depth, sweep = tabs
-    open_view = next((v for v, tab in zip(VIEWS, tabs, strict=True) if tab.open), None)
-    preset = active_preset(cfg, open_view)
+    preset = active_preset()
     if preset is not None:
         note.info(f"**{preset.source}.** Notice: {preset.note}", icon=":material/visibility:")
     if forward.open:
@@ -223,8 +217,8 @@ def render_layer_details(view: ForwardView, width: int) -> None:
         st.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
         table_download(view.stats, "layer-stats")
     with formula:
-        st.markdown(f"**Initial weights:** {view.init_label}")
-        st.latex(view.formula)
+        st.markdown(f"**Initial weights:** {view.initializer.label}")
+        st.latex(view.initializer.formula)
         st.caption(
             f"Here Var(W) = {view.weight_variance:.3g}, with n_in = {width:,} inputs per unit."
         )
@@ -238,10 +232,12 @@ def render_frameworks(view: ForwardView) -> None:
         torch_col, keras_col = st.columns(2)
         with torch_col:
             st.markdown("**PyTorch**")
-            st.code(f"{text.TORCH_HEADER}\n{view.torch_call}", language="python", wrap_lines=True)
+            torch_call = view.initializer.torch
+            st.code(f"{text.TORCH_HEADER}\n{torch_call}", language="python", wrap_lines=True)
         with keras_col:
             st.markdown("**Keras**")
-            st.code(f"{text.KERAS_HEADER}\n{view.keras_call}", language="python", wrap_lines=True)
+            keras_call = view.initializer.keras
+            st.code(f"{text.KERAS_HEADER}\n{keras_call}", language="python", wrap_lines=True)
         st.markdown("**Pitfalls**\n\n" + "\n".join(f"- {p}" for p in FRAMEWORK_PITFALLS))
 
 
@@ -267,6 +263,7 @@ def _dataset() -> core.Dataset:
 
 
 @st.fragment
+@guarded("training race")
 def render_training() -> None:
     """The MNIST race: controls, a Train button, live curves, then the results table.
 
@@ -277,7 +274,7 @@ def render_training() -> None:
     race_preset_buttons()
     note = st.empty()  # filled once the controls say which preset, if any, is set
     cfg = training_controls()
-    preset = active_race_preset(cfg)
+    preset = active_race_preset()
     if preset is not None:
         note.info(
             f"**{preset.source}.** Press Train, then notice: {preset.note}",
@@ -296,15 +293,18 @@ def render_training() -> None:
     if clicked and not refusal:
         try:
             run_race(cfg, data, progress, chart)
-        except DemoBusy as e:
-            progress.warning(str(e), icon=":material/group:")
+        except QueueFull:
+            progress.warning(
+                text.QUEUE_FULL.format(waiting=RACES.max_waiting), icon=":material/group:"
+            )
         except ValueError as e:
             st.error(str(e))
     run = stored_run()
     if run is not None:
         render_run(run, cfg, chart)
-    # Here, last in the fragment: a race control reruns only the fragment, and the link must
-    # follow it (a sidebar control reruns everything, this included).
+    # Here, last in the fragment: a race control reruns only the fragment, and the URL and
+    # the link must follow it (a sidebar control reruns everything, this included).
+    write_url()
     st.markdown("**Share these settings:** this link reopens the page as it is set now.")
     config_link()
 
@@ -353,6 +353,7 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
         )
 
 
+@guarded("about")
 def render_about() -> None:
     """What the experiment shows and why, with references and the MNIST credit."""
     with st.expander("About: what this shows, and why", icon=":material/menu_book:"):
@@ -364,7 +365,7 @@ def render_about() -> None:
         table_download(frameworks, "frameworks")
     st.caption(
         text.LIMITS_NOTE.format(
-            multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS, races=MAX_CONCURRENT_RACES
+            multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS, races=RACES.slots
         )
     )
 
@@ -377,6 +378,13 @@ def main() -> None:
     )
     st.title("Init Lab")
     st.markdown(text.INTRO)
+    url_notices = read_url()
+    if url_notices:
+        st.warning(
+            "Some of this link's settings could not be used as they were:\n\n"
+            + "\n".join(f"- {notice}" for notice in url_notices),
+            icon=":material/link_off:",
+        )
     cfg = sidebar_controls()
     st.sidebar.caption(
         "The page's URL holds every setting: copy it, or the link at the end of the training "

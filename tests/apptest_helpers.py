@@ -15,6 +15,9 @@ import pandas as pd
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
+from ui.settings import RACE_BY_NAME as RACE
+from ui.settings import Setting
+
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60
 
@@ -73,9 +76,37 @@ def assert_clean(at: AppTest) -> None:
 
 
 def train(at: AppTest, iterations: int = 30, race: list[str] | None = None) -> AppTest:
-    at.slider(key="iters").set_value(iterations)
+    at.slider(key=RACE["iterations"].key).set_value(iterations)
     if race is not None:
-        at.multiselect(key="race").set_value(race)
+        at.multiselect(key=RACE["initializers"].key).set_value(race)
     at.run()
     at.button(key="train").click().run()
     return at
+
+
+# AppTest's accessor for each widget kind of the settings table.
+AT_KIND = {
+    "select": "selectbox",
+    "multiselect": "multiselect",
+    "slider": "slider",
+    "select_slider": "select_slider",
+    "number": "number_input",
+    "toggle": "toggle",
+}
+
+
+def other_value(setting: Setting) -> Any:
+    """A valid value of `setting` other than its default, to change a control with."""
+    default = setting.default
+    if setting.kind == "toggle":
+        return not default
+    if setting.kind == "multiselect":
+        return [o for o in setting.options if o not in default][:2]  # type: ignore[operator]
+    if setting.kind in ("select", "tabs"):
+        return next(o for o in reversed(setting.options) if o != default)
+    if setting.kind == "select_slider":  # the neighbour: stays within the demo's budget
+        i = setting.options.index(default)
+        return setting.options[i + 1 if i + 1 < len(setting.options) else i - 1]
+    step = setting.step or 1
+    up = default + step * 2  # type: ignore[operator]
+    return up if up <= setting.high else default - step * 2  # type: ignore[operator]

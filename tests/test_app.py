@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,21 +18,27 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from tests.apptest_helpers import (
+    AT_KIND,
     assert_clean,
     data_of,
     datasets_of,
     histogram_chart,
     histograms,
     loss_chart,
+    other_value,
     spec_of,
     texts,
     train,
     units_chart,
 )
-from ui import charts, frames, limits
-from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, ForwardConfig, TrainConfig
-from ui.controls import PRESETS, Preset, active_preset
+from ui import charts, frames, limits, presets
+from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN
+from ui.controls import DRAWN_BY_VIEWS
+from ui.presets import PRESETS, Preset
+from ui.settings import FWD, Setting
+from ui.settings import RACE_BY_NAME as RACE
 from ui.training import RUN_KEY, TrainRun
+from ui.url_state import same_value
 
 pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 
@@ -61,64 +66,58 @@ def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
 
 def test_app_first_load_defaults_are_the_books_first_figure(at: AppTest) -> None:
     at.run()
-    assert at.sidebar.selectbox(key="activation").value == "sigmoid"
-    assert at.sidebar.selectbox(key="init").value == "std_1"
-    assert at.multiselect(key="race").value == ["std_0.01", "lecun_normal", "he_normal"]
-    assert at.slider(key="iters").value == 2000
+    assert at.sidebar.selectbox(key=FWD["activation"].key).value == "sigmoid"
+    assert at.sidebar.selectbox(key=FWD["init"].key).value == "std_1"
+    assert at.multiselect(key=RACE["initializers"].key).value == [
+        "std_0.01",
+        "lecun_normal",
+        "he_normal",
+    ]
+    assert at.slider(key=RACE["iterations"].key).value == 2000
     assert not at.get("vega_lite_chart")[1:], "no training happens before Train is pressed"
 
 
 # --- every control redraws -------------------------------------------------------------------
 
-SIDEBAR_CHANGES = [
-    ("selectbox", "activation", "relu"),
-    ("selectbox", "init", "he_normal"),
-    ("slider", "layers", 12),
-    ("slider", "width", 300),
-    ("slider", "samples", 400),
-    ("number_input", "seed", 7),
-    ("toggle", "nozero", True),  # starts from ReLU below: sigmoid has no zeros to hide
-    ("toggle", "bn", True),
-]
+SIDEBAR = [s for s in FWD.values() if s.name not in DRAWN_BY_VIEWS and s.applies_when is None]
 
 
-@pytest.mark.parametrize(
-    ("kind", "key", "value"), SIDEBAR_CHANGES, ids=[k for _, k, _ in SIDEBAR_CHANGES]
-)
-def test_app_each_sidebar_control_redraws(at: AppTest, kind: str, key: str, value: Any) -> None:
-    if key == "nozero":
-        at.query_params["activation"] = "relu"
+@pytest.mark.parametrize("setting", SIDEBAR, ids=[s.key for s in SIDEBAR])
+def test_app_each_sidebar_control_redraws(at: AppTest, setting: Setting) -> None:
+    key, value = setting.key, other_value(setting)
+    if setting.name == "exclude_zeros":  # sigmoid has no zeros to hide: start from ReLU
+        at.query_params[FWD["activation"].key] = "relu"
     at.run()
     before = histograms(at)
-    getattr(at.sidebar, kind)(key=key).set_value(value).run()
+    getattr(at.sidebar, AT_KIND[setting.kind])(key=key).set_value(value).run()
     assert_clean(at)
     after = histograms(at)
     assert not after.equals(before), f"changing {key} did not change the histograms"
-    if key == "layers":
-        assert after["layer"].nunique() == 12
-    if key in ("width", "samples"):
-        width = 300 if key == "width" else 100
-        samples = 400 if key == "samples" else 1000
+    if setting.name == "layers":
+        assert after["layer"].nunique() == value
+    if setting.name in ("width", "samples"):
+        width = value if setting.name == "width" else DEFAULT_FORWARD.width
+        samples = value if setting.name == "samples" else DEFAULT_FORWARD.samples
         assert (after.groupby("layer")["count"].sum() == width * samples).all()
 
 
 def test_app_custom_std_uses_its_own_input(at: AppTest) -> None:
     at.run()
-    at.sidebar.selectbox(key="init").set_value("custom").run()
+    at.sidebar.selectbox(key=FWD["init"].key).set_value("custom").run()
     assert_clean(at)
-    at.sidebar.number_input(key="std").set_value(0.01).run()
+    at.sidebar.number_input(key=FWD["std"].key).set_value(0.01).run()
     assert_clean(at)
     custom = histograms(at)
-    at.sidebar.selectbox(key="init").set_value("std_0.01").run()
+    at.sidebar.selectbox(key=FWD["init"].key).set_value("std_0.01").run()
     # A custom std of 0.01 is the registry's std_0.01: same draws, same histograms.
     pd.testing.assert_frame_equal(custom, histograms(at))
 
 
 def test_app_hide_zeros_drops_relus_spike(at: AppTest) -> None:
-    at.query_params.update({"activation": "relu", "init": "he_normal"})
+    at.query_params.update({"fwd.activation": "relu", "fwd.init": "he_normal"})
     at.run()
     with_zeros = histograms(at).groupby("layer")["count"].sum()
-    at.sidebar.toggle(key="nozero").set_value(True).run()
+    at.sidebar.toggle(key=FWD["exclude_zeros"].key).set_value(True).run()
     without = histograms(at).groupby("layer")["count"].sum()
     assert (without < with_zeros).all()
     zeros = at.dataframe[0].value["Exact zeros"]
@@ -129,8 +128,8 @@ def test_app_book_preset_sets_the_sidebar(at: AppTest) -> None:
     at.run()
     at.button(key="preset_relu_he_normal").click().run()
     assert_clean(at)
-    assert at.sidebar.selectbox(key="activation").value == "relu"
-    assert at.sidebar.selectbox(key="init").value == "he_normal"
+    assert at.sidebar.selectbox(key=FWD["activation"].key).value == "relu"
+    assert at.sidebar.selectbox(key=FWD["init"].key).value == "he_normal"
     assert "steady" in texts(at.info)
 
 
@@ -138,16 +137,16 @@ def test_app_book_preset_sets_the_sidebar(at: AppTest) -> None:
 def test_app_each_preset_sets_its_controls_and_says_what_to_notice(
     at: AppTest, preset: Preset
 ) -> None:
-    at.query_params.update({"width": "300", "layers": "12", "view": "Std vs depth"})
+    at.query_params.update({"fwd.width": "300", "fwd.layers": "12", "fwd.view": "Std vs depth"})
     at.run()
     assert preset.note not in texts(at.info)
     at.button(key=preset.key).click().run()
     assert_clean(at)
-    assert at.sidebar.selectbox(key="activation").value == preset.activation
-    assert at.sidebar.selectbox(key="init").value == preset.init
-    assert at.sidebar.slider(key="layers").value == preset.layers
-    assert at.sidebar.slider(key="width").value == DEFAULT_FORWARD.width
-    assert at.session_state["view"] == preset.view
+    assert at.sidebar.selectbox(key=FWD["activation"].key).value == preset.activation
+    assert at.sidebar.selectbox(key=FWD["init"].key).value == preset.init
+    assert at.sidebar.slider(key=FWD["layers"].key).value == preset.layers
+    assert at.sidebar.slider(key=FWD["width"].key).value == DEFAULT_FORWARD.width
+    assert at.session_state[FWD["view"].key] == preset.view
     assert f"{preset.source}.** Notice: {preset.note}" in texts(at.info)
     assert histograms(at)["layer"].nunique() == preset.layers
     title = spec_of(histogram_chart(at))["spec"]["encoding"]["x"]["title"]
@@ -159,18 +158,26 @@ def test_app_preset_note_goes_when_its_setting_changes(at: AppTest) -> None:
     at.run()
     at.button(key=fig6.key).click().run()
     assert fig6.note in texts(at.info)
-    at.sidebar.slider(key="layers").set_value(8).run()
+    at.sidebar.slider(key=FWD["layers"].key).set_value(8).run()
     assert_clean(at)
     assert "Notice:" not in texts(at.info)
 
 
+def _shown(view: str = "Forward", **names: object) -> dict[str, object]:
+    """Session state as the page holds it: the forward settings' defaults, `names` changed."""
+    state = {s.key: s.default for s in FWD.values()}
+    return {**state, FWD["view"].key: view, **{FWD[n].key: v for n, v in names.items()}}
+
+
 def test_active_preset_matches_activation_init_depth_and_tab() -> None:
-    cfg = ForwardConfig(activation="tanh", init="torch_default", layers=5)
-    assert active_preset(cfg, "Forward").key == "paper_glorot_fig6_standard"
-    assert active_preset(cfg, "Backward").key == "paper_glorot_fig7_standard"
-    assert active_preset(cfg, "Std vs depth") is None
-    assert active_preset(ForwardConfig(activation="relu", init="he_normal", layers=30), "Forward")
-    assert active_preset(ForwardConfig(layers=6), "Forward") is None
+    glorot = {"activation": "tanh", "init": "torch_default"}
+    assert presets.active(PRESETS, _shown(**glorot)).key == "paper_glorot_fig6_standard"
+    backward = presets.active(PRESETS, _shown("Backward", **glorot))
+    assert backward.key == "paper_glorot_fig7_standard"
+    assert presets.active(PRESETS, _shown("Std vs depth", **glorot)) is None
+    assert presets.active(PRESETS, _shown(activation="relu", init="he_normal", layers=30))
+    assert presets.active(PRESETS, _shown(layers=6)) is None
+    assert presets.active(PRESETS, _shown(**glorot, width=200)) is None, "notes hold at 100"
     keys = [p.key for p in PRESETS]
     assert len(set(keys)) == len(keys)
     shown = [(p.activation, p.init, p.layers, p.view) for p in PRESETS]
@@ -227,7 +234,7 @@ def code_blocks(at: AppTest) -> str:
 
 
 def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) -> None:
-    at.query_params.update({"activation": "relu", "init": "he_normal"})
+    at.query_params.update({"fwd.activation": "relu", "fwd.init": "he_normal"})
     at.run()
     assert_clean(at)
     he = core.INITIALIZERS["he_normal"]
@@ -238,7 +245,7 @@ def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) 
     assert "(fan_out, fan_in)" in code  # which layout `w` has in PyTorch
     pitfalls = texts(at.markdown)
     assert "1/0.87962566" in pitfalls and "dim 1" in pitfalls
-    at.sidebar.selectbox(key="init").set_value("glorot_uniform").run()
+    at.sidebar.selectbox(key=FWD["init"].key).set_value("glorot_uniform").run()
     assert_clean(at)
     code = code_blocks(at)
     assert "torch.nn.init.xavier_uniform_(w)" in code
@@ -247,7 +254,7 @@ def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) 
 
 
 def test_app_custom_std_shows_its_framework_calls(at: AppTest) -> None:
-    at.query_params.update({"init": "custom", "std": "0.3"})
+    at.query_params.update({"fwd.init": "custom", "fwd.std": "0.3"})
     at.run()
     assert_clean(at)
     code = code_blocks(at)
@@ -263,31 +270,14 @@ def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> No
     assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]
 
 
-TRAINING_CHANGES = [
-    ("multiselect", "race", ["he_normal", "glorot_uniform"]),
-    ("selectbox", "tact", "tanh"),
-    ("slider", "depth", 2),
-    ("select_slider", "units", 50),
-    ("slider", "iters", 500),
-    ("select_slider", "batch", 64),
-    ("select_slider", "lr", 0.1),
-    ("selectbox", "opt", "adam"),
-    ("number_input", "tseed", 3),
-    ("slider", "seeds", 3),
-    ("toggle", "tbn", True),
-]
-
-
-@pytest.mark.parametrize(
-    ("kind", "key", "value"), TRAINING_CHANGES, ids=[k for _, k, _ in TRAINING_CHANGES]
-)
-def test_app_each_training_control_reruns_cleanly(
-    at: AppTest, kind: str, key: str, value: Any
-) -> None:
+@pytest.mark.parametrize("setting", list(RACE.values()), ids=[s.key for s in RACE.values()])
+def test_app_each_training_control_reruns_cleanly(at: AppTest, setting: Setting) -> None:
+    value = other_value(setting)
     at.run()
-    getattr(at, kind)(key=key).set_value(value).run()
+    widget = getattr(at, AT_KIND[setting.kind])
+    widget(key=setting.key).set_value(value).run()
     assert_clean(at)
-    assert getattr(at, kind)(key=key).value == value
+    assert same_value(setting, widget(key=setting.key).value, value)
     assert not at.button(key="train").disabled
 
 
@@ -316,18 +306,18 @@ def test_app_training_result_survives_other_controls(at: AppTest) -> None:
     at.run()
     train(at, iterations=20)
     curves = data_of(loss_chart(at))
-    at.sidebar.selectbox(key="activation").set_value("tanh").run()
+    at.sidebar.selectbox(key=FWD["activation"].key).set_value("tanh").run()
     assert_clean(at)
     assert histograms(at)["bin_start"].min() == -1  # the forward view redrew (tanh range)
     pd.testing.assert_frame_equal(data_of(loss_chart(at)), curves)
-    at.slider(key="iters").set_value(60).run()
+    at.slider(key=RACE["iterations"].key).set_value(60).run()
     assert "from the last run" in texts(at.caption)
 
 
 def test_app_diverged_run_is_marked(at: AppTest) -> None:
     at.run()
-    at.select_slider(key="lr").set_value(1.0)
-    at.selectbox(key="tact").set_value("linear")
+    at.select_slider(key=RACE["lr"].key).set_value(1.0)
+    at.selectbox(key=RACE["activation"].key).set_value("linear")
     train(at, iterations=40, race=["std_1", "he_normal"])
     assert_clean(at)
     table = at.dataframe[-1].value.set_index("Initializer")
@@ -367,8 +357,8 @@ def test_diverged_labels_name_the_seeds_that_diverged() -> None:
 def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:
     """§6.2.1: units that start identical stay identical; random ones stay all different."""
     at.run()
-    at.select_slider(key="units").set_value(50)
-    at.slider(key="depth").set_value(2)
+    at.select_slider(key=RACE["units"].key).set_value(50)
+    at.slider(key=RACE["layers"].key).set_value(2)
     train(at, iterations=20, race=["zeros", "he_normal"])
     assert_clean(at)
     units = data_of(units_chart(at))
@@ -396,7 +386,7 @@ def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
 
 def test_app_empty_race_disables_train(at: AppTest) -> None:
     at.run()
-    at.multiselect(key="race").set_value([]).run()
+    at.multiselect(key=RACE["initializers"].key).set_value([]).run()
     assert_clean(at)
     assert at.button(key="train").disabled
     assert "at least one initializer" in texts(at.warning)
@@ -408,50 +398,41 @@ def test_app_empty_race_disables_train(at: AppTest) -> None:
 def test_app_url_parameters_set_the_controls(at: AppTest) -> None:
     at.query_params.update(
         {
-            "activation": "relu",
-            "init": "he_normal",
-            "layers": "12",
-            "width": "200",
-            "seed": "3",
-            "iters": "500",
-            "race": ["he_normal", "orthogonal"],
+            "fwd.activation": "relu",
+            "fwd.init": "he_normal",
+            "fwd.layers": "12",
+            "fwd.width": "200",
+            "fwd.seed": "3",
+            "race.iterations": "500",
+            "race.initializers": ["he_normal", "orthogonal"],
         }
     )
     at.run()
     assert_clean(at)
-    assert at.sidebar.selectbox(key="activation").value == "relu"
-    assert at.sidebar.selectbox(key="init").value == "he_normal"
-    assert at.sidebar.slider(key="layers").value == 12
-    assert at.sidebar.slider(key="width").value == 200
-    assert at.sidebar.number_input(key="seed").value == 3
-    assert at.slider(key="iters").value == 500
-    assert at.multiselect(key="race").value == ["he_normal", "orthogonal"]
+    assert at.sidebar.selectbox(key=FWD["activation"].key).value == "relu"
+    assert at.sidebar.selectbox(key=FWD["init"].key).value == "he_normal"
+    assert at.sidebar.slider(key=FWD["layers"].key).value == 12
+    assert at.sidebar.slider(key=FWD["width"].key).value == 200
+    assert at.sidebar.number_input(key=FWD["seed"].key).value == 3
+    assert at.slider(key=RACE["iterations"].key).value == 500
+    assert at.multiselect(key=RACE["initializers"].key).value == ["he_normal", "orthogonal"]
     assert histograms(at)["layer"].nunique() == 12
     assert "steady" in texts(at.info)
 
 
 def test_app_url_custom_std(at: AppTest) -> None:
-    at.query_params.update({"init": "custom", "std": "0.3"})
+    at.query_params.update({"fwd.init": "custom", "fwd.std": "0.3"})
     at.run()
     assert_clean(at)
-    assert at.sidebar.number_input(key="std").value == pytest.approx(0.3)
+    assert at.sidebar.number_input(key=FWD["std"].key).value == pytest.approx(0.3)
     assert "0.3" in at.latex[0].value
-
-
-def test_app_bad_url_parameters_are_ignored(at: AppTest) -> None:
-    at.query_params.update({"activation": "nonsense", "init": "he", "layers": "999"})
-    at.run()
-    assert_clean(at)
-    assert at.sidebar.selectbox(key="activation").value == DEFAULT_FORWARD.activation
-    assert at.sidebar.selectbox(key="init").value == DEFAULT_FORWARD.init
-    assert at.sidebar.slider(key="layers").value <= limits.MAX_LAYERS
 
 
 # --- backward pass and theory ---------------------------------------------------------------
 
 
 def test_app_backward_view_draws_one_gradient_histogram_per_layer(at: AppTest) -> None:
-    at.query_params.update({"view": "Backward", "layers": "7", "samples": "500"})
+    at.query_params.update({"fwd.view": "Backward", "fwd.layers": "7", "fwd.samples": "500"})
     at.run()
     assert_clean(at)
     spec = spec_of(histogram_chart(at))  # the open tab's chart is the only histogram
@@ -468,7 +449,12 @@ def test_app_backward_view_draws_one_gradient_histogram_per_layer(at: AppTest) -
 
 def test_app_std_vs_depth_has_measured_and_predicted_series_per_layer(at: AppTest) -> None:
     at.query_params.update(
-        {"view": "Std vs depth", "activation": "relu", "init": "he_normal", "layers": "8"}
+        {
+            "fwd.view": "Std vs depth",
+            "fwd.activation": "relu",
+            "fwd.init": "he_normal",
+            "fwd.layers": "8",
+        }
     )
     at.run()
     assert_clean(at)
@@ -485,12 +471,12 @@ def test_app_std_vs_depth_has_measured_and_predicted_series_per_layer(at: AppTes
     assert "cannot show" not in texts(at.caption)
 
 
-EXPLODING = {"activation": "relu", "init": "std_1", "layers": "30", "width": "300"}
+EXPLODING = {"fwd.activation": "relu", "fwd.init": "std_1", "fwd.layers": "30", "fwd.width": "300"}
 
 
 @pytest.mark.parametrize("view", ["Forward", "Backward", "Std vs depth"])
 def test_app_exploding_setting_draws_every_view(at: AppTest, view: str) -> None:
-    at.query_params.update({**EXPLODING, "view": view})
+    at.query_params.update({**EXPLODING, "fwd.view": view})
     at.run()
     assert_clean(at)
     (chart,) = at.get("vega_lite_chart")[:1]
@@ -501,7 +487,9 @@ def test_app_exploding_setting_draws_every_view(at: AppTest, view: str) -> None:
 
 
 def test_app_zeros_init_says_what_the_log_axis_leaves_out(at: AppTest) -> None:
-    at.query_params.update({"view": "Std vs depth", "activation": "tanh", "init": "zeros"})
+    at.query_params.update(
+        {"fwd.view": "Std vs depth", "fwd.activation": "tanh", "fwd.init": "zeros"}
+    )
     at.run()
     assert_clean(at)
     assert "cannot show zero" in texts(at.caption)
@@ -525,7 +513,7 @@ def sweep_data(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
-    at.query_params.update({"view": SWEEP_VIEW, "activation": "relu"})
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu"})
     at.run()
     assert_clean(at)
     cells, marked = sweep_data(at)
@@ -543,27 +531,29 @@ def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
     # He keeps ReLU's std flat: within a factor 10 of 1 even 50 layers deep.
     he = cells[np.isclose(cells["sigma"], math.sqrt(2))]
     assert he["log_std"].abs().max() < 1
-    assert at.slider(key="maxdepth").value == 50
+    assert at.slider(key=FWD["sweep_depth"].key).value == 50
     assert "colours stop" in texts(at.caption)
 
 
 def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
-    at.query_params.update({"view": SWEEP_VIEW, "activation": "relu"})
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu"})
     at.run()
     before, _ = sweep_data(at)
-    at.sidebar.selectbox(key="activation").set_value("tanh").run()
+    at.sidebar.selectbox(key=FWD["activation"].key).set_value("tanh").run()
     assert_clean(at)
     after, _ = sweep_data(at)
     assert len(after) == len(before)
     assert not after["log_std"].equals(before["log_std"])
-    at.slider(key="maxdepth").set_value(20).run()
+    at.slider(key=FWD["sweep_depth"].key).set_value(20).run()
     assert_clean(at)
     assert sweep_data(at)[0]["depth"].max() == 20
 
 
 def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None:
     # A linear net with σ = 4 multiplies the std by 4 per layer: float32 overflows near 64.
-    at.query_params.update({"view": SWEEP_VIEW, "activation": "linear", "maxdepth": "100"})
+    at.query_params.update(
+        {"fwd.view": SWEEP_VIEW, "fwd.activation": "linear", "fwd.sweep_depth": "100"}
+    )
     at.run()
     assert_clean(at)
     cells, _ = sweep_data(at)
@@ -576,7 +566,7 @@ def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None
 
 
 def test_app_sweep_cap_is_announced(at: AppTest) -> None:
-    at.query_params.update({"view": SWEEP_VIEW, "width": "1000", "maxdepth": "100"})
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.width": "1000", "fwd.sweep_depth": "100"})
     at.run()
     assert_clean(at)
     assert "Capped" in texts(at.warning)
@@ -590,7 +580,7 @@ def test_app_sweep_cap_is_announced(at: AppTest) -> None:
 
 
 def test_app_forward_cap_is_announced(at: AppTest) -> None:
-    at.query_params.update({"layers": "30", "width": "1000", "samples": "5000"})
+    at.query_params.update({"fwd.layers": "30", "fwd.width": "1000", "fwd.samples": "5000"})
     at.run()
     assert_clean(at)
     assert "Capped" in texts(at.warning)
@@ -602,7 +592,9 @@ def test_app_forward_cap_is_announced(at: AppTest) -> None:
 
 
 def test_app_training_cap_disables_train(at: AppTest) -> None:
-    at.query_params.update({"iters": "5000", "race": list(core.INITIALIZERS)})
+    at.query_params.update(
+        {"race.iterations": "5000", "race.initializers": list(core.INITIALIZERS)}
+    )
     at.run()
     assert_clean(at)
     assert at.button(key="train").disabled
@@ -620,7 +612,7 @@ def test_app_core_value_error_is_shown_not_raised(
     at.run()
     assert not at.exception
     assert "width must be an integer" in texts(at.error)
-    at.slider(key="iters").set_value(20).run()
+    at.slider(key=RACE["iterations"].key).set_value(20).run()
     at.button(key="train").click().run()
     assert not at.exception
     assert texts(at.error).count("width must be an integer") == 2
@@ -652,7 +644,9 @@ def test_cap_forward_leaves_defaults_alone() -> None:
     [(30, 1000, 5000, "he_normal"), (30, 100, 5000, "std_1"), (30, 1000, 100, "orthogonal")],
 )
 def test_cap_forward_fits_both_budgets(layers: int, width: int, samples: int, init: str) -> None:
-    cfg = ForwardConfig(layers=layers, width=width, samples=samples, init=init)
+    cfg = dataclasses.replace(
+        DEFAULT_FORWARD, layers=layers, width=width, samples=samples, init=init
+    )
     capped = limits.cap_forward(cfg)
     c = capped.config
     assert c.layers * c.width * c.samples <= limits.ACTIVATION_BUDGET
@@ -693,11 +687,15 @@ def test_sweep_view_clips_zero_and_overflow() -> None:
 
 def test_training_budget_allows_the_default_and_refuses_the_extreme() -> None:
     assert limits.training_over_budget(DEFAULT_TRAIN) == ""
-    every = TrainConfig(initializers=tuple(core.INITIALIZERS), iterations=2000)
+    every = dataclasses.replace(
+        DEFAULT_TRAIN, initializers=tuple(core.INITIALIZERS), iterations=2000
+    )
     assert limits.training_over_budget(every) == ""  # racing everything at the default length
-    huge = TrainConfig(iterations=5000, batch_size=512, hidden=(500,) * 10)
+    huge = dataclasses.replace(DEFAULT_TRAIN, iterations=5000, batch_size=512, units=500, layers=10)
     assert "allows" in limits.training_over_budget(huge)
-    assert "capped" in limits.training_over_budget(TrainConfig(iterations=10_000))
+    assert "capped" in limits.training_over_budget(
+        dataclasses.replace(DEFAULT_TRAIN, iterations=10_000)
+    )
 
 
 def test_loss_frame_thins_long_runs_and_keeps_the_last_step() -> None:

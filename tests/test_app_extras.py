@@ -7,6 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import assert_clean, texts, train
 from ui import text
+from ui.settings import FWD
+from ui.settings import RACE_BY_NAME as RACE
 
 pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 
@@ -18,30 +20,32 @@ def stds(at: AppTest) -> list[float]:
 def test_app_batch_norm_spreads_std_001_sigmoid_like_any_other_init(at: AppTest) -> None:
     """Without batch norm, sigmoid with std 0.01 collapses to 0.5 (std ~0.01); with it,
     every layer shows the spread of sigmoid(N(0, 1)), about 0.21."""
-    at.query_params.update({"activation": "sigmoid", "init": "std_0.01"})
+    at.query_params.update({"fwd.activation": "sigmoid", "fwd.init": "std_0.01"})
     at.run()
     assert max(stds(at)) < 0.03
     assert text.BATCH_NORM_NOTE not in texts(at.caption)
-    at.sidebar.toggle(key="bn").set_value(True).run()
+    at.sidebar.toggle(key=FWD["batch_norm"].key).set_value(True).run()
     assert_clean(at)
     assert all(s == pytest.approx(0.21, abs=0.01) for s in stds(at))
     assert text.BATCH_NORM_NOTE in texts(at.caption)
 
 
 def test_app_sweep_says_it_is_drawn_without_batch_norm(at: AppTest) -> None:
-    at.query_params.update({"view": "σ × depth", "bn": "true"})
+    at.query_params.update({"fwd.view": "σ × depth", "fwd.batch_norm": "true"})
     at.run()
     assert_clean(at)
     assert text.SWEEP_BATCH_NORM_NOTE in texts(at.caption)
 
 
 def test_app_batch_norm_hides_the_preset_note_and_a_preset_turns_it_off(at: AppTest) -> None:
-    at.query_params.update({"activation": "relu", "init": "he_normal", "bn": "true"})
+    at.query_params.update(
+        {"fwd.activation": "relu", "fwd.init": "he_normal", "fwd.batch_norm": "true"}
+    )
     at.run()
     assert "Notice:" not in texts(at.info), "the book's figures are without batch norm"
     at.button(key="preset_relu_he_normal").click().run()
     assert_clean(at)
-    assert at.sidebar.toggle(key="bn").value is False
+    assert at.sidebar.toggle(key=FWD["batch_norm"].key).value is False
     assert "Notice:" in texts(at.info)
 
 
@@ -55,7 +59,7 @@ def test_app_batch_norm_hides_the_preset_note_and_a_preset_turns_it_off(at: AppT
     ],
 )
 def test_app_every_activations_view_offers_png_and_svg(at: AppTest, view: str, chart: str) -> None:
-    at.query_params["view"] = view
+    at.query_params["fwd.view"] = view
     at.run()
     assert_clean(at)
     names = download_names(at)
@@ -88,14 +92,19 @@ def test_app_downloads_are_made_only_when_clicked(at: AppTest) -> None:
     assert all(b.proto.ignore_rerun for b in buttons)
 
 
-def test_app_link_holds_the_settings_it_was_opened_with(at: AppTest) -> None:
-    """(AppTest does not write widget changes into the URL: the browser test checks that the
-    link follows them.)"""
-    at.query_params.update({"activation": "tanh", "layers": "9", "iters": "300"})
+def test_app_link_holds_the_settings_and_follows_the_controls(at: AppTest) -> None:
+    at.query_params.update({"fwd.activation": "tanh", "fwd.layers": "9", "race.iterations": "300"})
     at.run()
     assert_clean(at)
-    link = at.code[-1].value
-    assert link == "?activation=tanh&layers=9&iters=300"
+    assert at.code[-1].value == "?fwd.activation=tanh&fwd.layers=9&race.iterations=300"
+    at.sidebar.slider(key=FWD["layers"].key).set_value(FWD["layers"].default).run()
+    at.slider(key=RACE["seeds"].key).set_value(2).run()
+    assert at.code[-1].value == "?fwd.activation=tanh&race.iterations=300&race.seeds=2"
+    assert dict(at.query_params) == {
+        "fwd.activation": "tanh",
+        "race.iterations": "300",
+        "race.seeds": "2",
+    }, "the address bar holds what the link holds"
 
 
 def download_names(at: AppTest) -> set[str]:

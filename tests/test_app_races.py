@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -15,34 +16,31 @@ from streamlit.testing.v1 import AppTest
 import core
 from core.mnist import load_sample
 from tests.apptest_helpers import assert_clean, data_of, loss_chart, spec_of, texts, train
-from ui import limits
-from ui.config import DEFAULT_TRAIN, TrainConfig
-from ui.controls import RACE_PRESETS, RacePreset, active_race_preset
+from ui import limits, presets, race_queue
+from ui.config import DEFAULT_TRAIN, TrainConfig, train_config
+from ui.presets import RACE_PRESETS, RacePreset
+from ui.settings import RACE_BY_NAME as RACE
 
 pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 
 
 def race_config(at: AppTest) -> TrainConfig:
     """What the race's controls say, read back from the widgets."""
-    return TrainConfig(
-        initializers=tuple(at.multiselect(key="race").value),
-        activation=at.selectbox(key="tact").value,
-        hidden=(at.select_slider(key="units").value,) * at.slider(key="depth").value,
-        iterations=at.slider(key="iters").value,
-        batch_size=at.select_slider(key="batch").value,
-        lr=at.select_slider(key="lr").value,
-        optimizer=at.selectbox(key="opt").value,
-        seed=int(at.number_input(key="tseed").value),
-        seeds=at.slider(key="seeds").value,
-        batch_norm=at.toggle(key="tbn").value,
-    )
+    return train_config({name: at.session_state[s.key] for name, s in RACE.items()})
 
 
 @pytest.mark.parametrize("preset", RACE_PRESETS, ids=[p.key for p in RACE_PRESETS])
 def test_app_each_race_preset_sets_the_race_and_says_what_to_notice(
     at: AppTest, preset: RacePreset
 ) -> None:
-    at.query_params.update({"iters": "300", "race": ["zeros"], "tbn": "true", "seeds": "2"})
+    at.query_params.update(
+        {
+            "race.iterations": "300",
+            "race.initializers": ["zeros"],
+            "race.batch_norm": "true",
+            "race.seeds": "2",
+        }
+    )
     at.run()
     assert "Press Train, then notice" not in texts(at.info)
     at.button(key=preset.key).click().run()
@@ -55,7 +53,7 @@ def test_app_each_race_preset_sets_the_race_and_says_what_to_notice(
 def test_app_race_preset_note_goes_when_the_race_changes(at: AppTest) -> None:
     at.run()
     assert RACE_PRESETS[0].note in texts(at.info), "the default race is the book's"
-    at.slider(key="iters").set_value(500).run()
+    at.slider(key=RACE["iterations"].key).set_value(500).run()
     assert_clean(at)
     assert "Press Train, then notice" not in texts(at.info)
 
@@ -66,14 +64,14 @@ def test_race_presets_are_distinct_and_within_budget() -> None:
     assert len({p.config for p in RACE_PRESETS}) == len(RACE_PRESETS)
     for p in RACE_PRESETS:
         assert limits.training_over_budget(p.config) == ""
-        assert active_race_preset(p.config) is p
+        assert presets.active(RACE_PRESETS, p.values) is p
         assert set(p.config.initializers) <= set(core.INITIALIZERS)
         assert p.note.endswith(".")
 
 
 def test_app_seeds_draw_a_band_and_a_range_per_initializer(at: AppTest) -> None:
     at.run()
-    at.slider(key="seeds").set_value(3)
+    at.slider(key=RACE["seeds"].key).set_value(3)
     train(at, iterations=30, race=["std_0.01", "he_normal"])
     assert_clean(at)
     spec = spec_of(loss_chart(at))
@@ -105,7 +103,7 @@ def test_app_batch_norm_race_lets_std_001_learn(at: AppTest) -> None:
     at.run()
     train(at, iterations=300, race=["std_0.01"])
     plain = at.dataframe[-1].value["Final loss"].iloc[0]
-    at.toggle(key="tbn").set_value(True)
+    at.toggle(key=RACE["batch_norm"].key).set_value(True)
     at.run()
     at.button(key="train").click().run()
     assert_clean(at)
@@ -116,10 +114,12 @@ def test_app_batch_norm_race_lets_std_001_learn(at: AppTest) -> None:
 
 def test_training_budget_counts_seeds_and_batch_norm() -> None:
     base = limits.training_cost(DEFAULT_TRAIN)
-    assert limits.training_cost(TrainConfig(seeds=3)) == pytest.approx(3 * base)
-    bn = limits.training_cost(TrainConfig(batch_norm=True))
+    assert limits.training_cost(dataclasses.replace(DEFAULT_TRAIN, seeds=3)) == pytest.approx(
+        3 * base
+    )
+    bn = limits.training_cost(dataclasses.replace(DEFAULT_TRAIN, batch_norm=True))
     assert bn == pytest.approx(limits.BATCH_NORM_COST * base)
-    assert "seeds" in limits.training_over_budget(TrainConfig(seeds=5))
+    assert "seeds" in limits.training_over_budget(dataclasses.replace(DEFAULT_TRAIN, seeds=5))
 
 
 # --- each race preset's note, against core on the bundled digits (seed 0) ---------------------
@@ -178,53 +178,133 @@ def test_seeds_note_holds(digits: core.Dataset) -> None:
 
 
 def test_train_config_passes_every_setting_to_core() -> None:
-    """A new race setting must reach core: every field but the initializers is an argument."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"initializers"}
-    assert set(DEFAULT_TRAIN.train_compare_kwargs()) == fields
-    assert fields <= set(inspect.signature(core.train_compare).parameters)
+    """A new race setting must reach core: every field is an argument, but for the depth and
+    width, which core takes as the hidden layers' widths."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"layers", "units"}
+    kwargs = DEFAULT_TRAIN.train_compare_kwargs()
+    assert set(kwargs) == fields | {"hidden"}
+    assert set(kwargs) <= set(inspect.signature(core.train_compare).parameters)
+    assert kwargs["hidden"] == (DEFAULT_TRAIN.units,) * DEFAULT_TRAIN.layers
 
 
-# --- the demo's race slots ---------------------------------------------------------------------
+# --- the demo's race queue ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def all_slots_taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Other visitors hold every race slot; waiting for one gives up after 1 s."""
-    monkeypatch.setattr(limits, "RACE_QUEUE_SECONDS", 1.0)
-    slots = limits._RACE_SLOTS
-    for _ in range(limits.MAX_CONCURRENT_RACES):
-        assert slots.acquire(timeout=5), "a slot leaked from an earlier test"
-    yield
-    for _ in range(limits.MAX_CONCURRENT_RACES):
-        slots.release()
+def _hold(
+    queue: race_queue.RaceQueue, release: threading.Event, started: list[str], name: str
+) -> threading.Thread:
+    """A visitor's thread: wait in `queue`, note the start, hold the slot until `release`."""
+
+    def visit() -> None:
+        with queue.join(lambda place, seconds: None):
+            started.append(name)
+            release.wait(10)
+
+    thread = threading.Thread(target=visit, daemon=True)
+    thread.start()
+    return thread
 
 
-def test_race_slot_lets_two_run_then_queues_and_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "RACE_QUEUE_SECONDS", 1.0)
-    waits: list[float] = []
-    with limits.race_slot(waits.append), limits.race_slot(waits.append):
-        assert waits == []
-        started = time.monotonic()
-        with pytest.raises(limits.DemoBusy, match="busy"), limits.race_slot(waits.append):
-            pass
-        assert time.monotonic() - started >= limits.RACE_QUEUE_SECONDS
-    assert waits and waits == sorted(waits), "the waiting page hears from the queue"
-    with limits.race_slot(waits.append), limits.race_slot(waits.append):
-        pass  # both slots came back
+def _wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the queue did not move"
+        time.sleep(0.01)
 
 
-def test_race_slot_is_given_back_when_training_fails() -> None:
+def test_race_queue_runs_two_and_serves_the_rest_in_order() -> None:
+    queue = race_queue.RaceQueue(slots=2, max_waiting=16)
+    releases = [threading.Event() for _ in range(5)]
+    started: list[str] = []
+    threads = []
+    for i, release in enumerate(releases):
+        threads.append(_hold(queue, release, started, f"visitor {i}"))
+        _wait_until(lambda i=i: len(started) == min(i + 1, 2) and queue.waiting == max(0, i - 1))
+    assert started == ["visitor 0", "visitor 1"] and queue.waiting == 3
+    for i in range(3):
+        releases[i].set()
+        _wait_until(lambda i=i: len(started) == i + 3)
+    assert started == [f"visitor {i}" for i in range(5)], "first come, first served"
+    for release in releases:
+        release.set()
+    for thread in threads:
+        thread.join(5)
+    assert queue.waiting == 0
+
+
+def test_race_queue_tells_the_place_and_a_visitor_who_leaves_gives_it_up() -> None:
+    queue = race_queue.RaceQueue(slots=1, max_waiting=16)
+    release, started = threading.Event(), []
+    holder = _hold(queue, release, started, "runner")
+    _wait_until(lambda: started == ["runner"])
+    places: list[tuple[int, float]] = []
+
+    def leaves_after_two_looks(place: int, seconds: float) -> None:
+        places.append((place, seconds))
+        if len(places) == 2:
+            raise RuntimeError("the visitor closed the tab")
+
+    with pytest.raises(RuntimeError, match="closed"), queue.join(leaves_after_two_looks):
+        pass
+    assert [p for p, _ in places] == [1, 1] and all(s > 0 for _, s in places)
+    assert queue.waiting == 0, "the place was given up"
+    release.set()
+    holder.join(5)
+    with queue.join(lambda place, seconds: None):
+        pass  # the slot came back
+
+
+def test_race_queue_turns_away_only_a_full_line() -> None:
+    queue = race_queue.RaceQueue(slots=1, max_waiting=2)
+    release, started = threading.Event(), []
+    threads = [_hold(queue, release, started, f"v{i}") for i in range(3)]
+    _wait_until(lambda: len(started) == 1 and queue.waiting == 2)
+    with pytest.raises(race_queue.QueueFull), queue.join(lambda place, seconds: None):
+        pass
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert sorted(started) == ["v0", "v1", "v2"]
+
+
+def test_race_queue_gives_the_slot_back_when_training_fails() -> None:
+    queue = race_queue.RaceQueue(slots=1)
     for _ in range(3):
-        with pytest.raises(ValueError), limits.race_slot(lambda _: None):
+        with pytest.raises(ValueError), queue.join(lambda place, seconds: None):
             raise ValueError("bad settings")
-    with limits.race_slot(lambda _: None), limits.race_slot(lambda _: None):
+    with queue.join(lambda place, seconds: None):
         pass
 
 
-@pytest.mark.usefixtures("all_slots_taken")
-def test_app_busy_demo_says_so_and_keeps_the_page(at: AppTest) -> None:
+def test_app_full_queue_says_so_and_keeps_the_page(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = race_queue.RaceQueue(slots=1, max_waiting=0)
+    release, started = threading.Event(), []
+    holder = _hold(full, release, started, "another visitor")
+    _wait_until(lambda: started == ["another visitor"])
+    monkeypatch.setattr(race_queue, "RACES", full)
     at.run()
     train(at, iterations=20, race=["he_normal"])
+    release.set()
+    holder.join(5)
     assert not at.exception
-    assert "This public demo is busy" in texts(at.warning)
+    assert "very busy" in texts(at.warning)
     assert len(at.dataframe) == 1, "no results table: nothing trained"
+
+
+def test_app_waiting_visitor_is_served_when_a_slot_frees(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = race_queue.RaceQueue(slots=1)
+    release, started = threading.Event(), []
+    holder = _hold(busy, release, started, "another visitor")
+    _wait_until(lambda: started == ["another visitor"])
+    monkeypatch.setattr(race_queue, "RACES", busy)
+    at.run()
+    threading.Timer(1.0, release.set).start()
+    train(at, iterations=20, race=["he_normal"])
+    holder.join(5)
+    assert_clean(at)
+    results = at.dataframe[-1].value
+    assert list(results["Key"]) == ["he_normal"], "the race trained once the other one ended"

@@ -227,15 +227,23 @@ def test_browser_page_loads_with_five_histograms(server: str, page: Any) -> None
 def test_browser_control_change_redraws_and_updates_url(server: str, page: Any) -> None:
     seconds = open_app(page, server)
     MEASUREMENTS["time to first chart (warm server)"] = f"{seconds:.1f} s"
-    select(page, "Activation", "relu")
+    select(page, "Activation", "ReLU")
     chart = page.get_by_test_id("stVegaLiteChart").first
     chart.get_by_text("ReLU output", exact=True).first.wait_for(timeout=CHART_SECONDS)
-    page.wait_for_url(re.compile(r"activation=relu"), timeout=CHART_SECONDS)
+    page.wait_for_url(re.compile(r"fwd\.activation=relu"), timeout=CHART_SECONDS)
     assert_no_error_box(page)
 
 
-def test_browser_url_opens_that_view(server: str, page: Any) -> None:
-    open_app(page, f"{server}/?activation=relu&init=he_normal&layers=10")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "fwd.activation=relu&fwd.init=he_normal&fwd.layers=10",
+        "activation=relu&init=he_normal&layers=10",
+    ],
+    ids=["link", "old link"],
+)
+def test_browser_url_opens_that_view(server: str, page: Any, query: str) -> None:
+    open_app(page, f"{server}/?{query}")
     page.get_by_test_id("stVegaLiteChart").first.get_by_text("Layer 10", exact=True).wait_for(
         timeout=CHART_SECONDS
     )
@@ -255,7 +263,7 @@ def run_caption(page: Any) -> str:
 
 
 def test_browser_short_training_run_draws_curves(server: str, page: Any, tmp_path: Path) -> None:
-    open_app(page, f"{server}/?iters=200")
+    open_app(page, f"{server}/?race.iterations=200")
     train_and_wait(page)
     texts = loss_legend(page)
     for name in ("std_0.01", "lecun_normal", "he_normal"):
@@ -306,11 +314,25 @@ def test_browser_downloads_the_chart_as_png_and_svg(server: str, page: Any, tmp_
 
 def test_browser_link_follows_a_race_control(server: str, page: Any) -> None:
     """A race control reruns only its fragment; the link at its end must still follow it."""
-    open_app(page, f"{server}/?activation=tanh")
+    open_app(page, f"{server}/?fwd.activation=tanh")
     link = page.get_by_test_id("stCode").last
-    assert "activation=tanh" in link.inner_text()
+    assert "fwd.activation=tanh" in link.inner_text()
     page.get_by_role("button", name="He Fig. 3 · 30 layers").click()  # sets the race's controls
-    page.wait_for_url(re.compile(r"depth=30"), timeout=CHART_SECONDS)
-    sync_api.expect(link).to_contain_text("depth=30", timeout=CHART_SECONDS)
-    assert "activation=tanh" in link.inner_text()
+    page.wait_for_url(re.compile(r"race\.layers=30"), timeout=CHART_SECONDS)
+    sync_api.expect(link).to_contain_text("race.layers=30", timeout=CHART_SECONDS)
+    assert "fwd.activation=tanh" in link.inner_text()
+    assert_no_error_box(page)
+
+
+def test_browser_hostile_url_keeps_the_page_and_says_what_it_changed(
+    server: str, page: Any
+) -> None:
+    open_app(page, f"{server}/?fwd.seed=inf&tseed=-Infinity&fwd.layers=999&junk=%3Cb%3E")
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.get_by_text("Layer 30", exact=True).wait_for(timeout=CHART_SECONDS)
+    warning = page.get_by_test_id("stAlertContentWarning").first.inner_text()
+    assert "could not be used as they were" in warning and "cap" in warning
+    page.wait_for_url(re.compile(r"fwd\.layers=30"), timeout=CHART_SECONDS)
+    assert "junk" not in page.url and "tseed" not in page.url
+    assert page.get_by_role("button", name="Train").is_enabled()
     assert_no_error_box(page)

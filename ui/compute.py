@@ -1,7 +1,7 @@
 """Cache wrappers around core: all of the app's caching lives here.
 
-- The forward pass is cached with `st.cache_data`, keyed by plain values (seed included, so a
-  cache hit is the same experiment), and returns frames rather than core objects.
+- The forward pass is cached with `st.cache_data`, keyed by its frozen config (seed included,
+  so a cache hit is the same experiment), and returns frames rather than core objects.
 - MNIST is loaded once per server process and shared read-only by every session. It is not a
   plain `st.cache_resource` function because a first download reports its progress into the
   page, and Streamlit would replay those progress elements on every later cache hit.
@@ -19,37 +19,23 @@ import streamlit as st
 
 import core
 from core.mnist import DownloadProgress, MnistError
-from ui.config import CUSTOM_INIT
+from ui.config import ForwardConfig
 from ui.frames import ForwardView, SweepView, forward_view, sweep_view
 
 
-def initializer_for(init: str, std: float) -> core.Initializer:
-    """The registry entry `init`, or a normal with the custom `std`."""
-    return core.normal_std(std) if init == CUSTOM_INIT else core.get_initializer(init)
-
-
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_forward_view(
-    activation: str,
-    init: str,
-    std: float,
-    layers: int,
-    width: int,
-    samples: int,
-    seed: int,
-    exclude_zeros: bool,
-    batch_norm: bool,
-) -> ForwardView:
-    """`core.activation_histograms` as frames; raises core's ValueError for bad input."""
+def cached_forward_view(cfg: ForwardConfig) -> ForwardView:
+    """`core.activation_histograms` of `cfg`, as frames; raises core's ValueError for bad
+    input. The config is the cache key: the seed is in it, so a hit is the same experiment."""
     result = core.activation_histograms(
-        activation,
-        initializer_for(init, std),
-        n_layers=layers,
-        width=width,
-        n_samples=samples,
-        seed=seed,
-        exclude_zeros=exclude_zeros,
-        batch_norm=batch_norm,
+        cfg.activation,
+        cfg.initializer,
+        n_layers=cfg.layers,
+        width=cfg.width,
+        n_samples=cfg.samples,
+        seed=cfg.seed,
+        exclude_zeros=cfg.exclude_zeros,
+        batch_norm=cfg.batch_norm,
     )
     return forward_view(result)
 

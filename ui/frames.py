@@ -249,11 +249,8 @@ class ForwardView:
     x_domain: tuple[float, float]
     grad_x_domain: tuple[float, float]
     activation_label: str
-    init_label: str
-    formula: str
+    initializer: core.Initializer  # its label, formula and framework calls are shown
     weight_variance: float
-    torch_call: str  # the same draw in PyTorch, and in Keras ("" if there is none)
-    keras_call: str
 
 
 def forward_view(result: core.ForwardResult) -> ForwardView:
@@ -272,11 +269,8 @@ def forward_view(result: core.ForwardResult) -> ForwardView:
         x_domain=(float(edges[0]), float(edges[-1])),
         grad_x_domain=(float(grad_edges[0]), float(grad_edges[-1])),
         activation_label=result.activation.label,
-        init_label=result.initializer.label,
-        formula=result.initializer.formula,
+        initializer=result.initializer,
         weight_variance=result.initializer.variance(result.width, result.width),
-        torch_call=result.initializer.torch,
-        keras_call=result.initializer.keras,
     )
 
 

@@ -12,27 +12,24 @@ These are deployment rules, not experiment maths: change the constants to suit t
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ui.config import DEFAULT_TRAIN, ForwardConfig, TrainConfig
+from ui.settings import FWD, RACE_BY_NAME
 
-MAX_LAYERS = 30
-MAX_WIDTH = 1000
-MAX_SAMPLES = 5000
-MIN_SAMPLES = 100
-SAMPLES_STEP = 100
+# The caps on one setting are the settings table's; these name the ones the budgets read.
+MAX_LAYERS = int(FWD["layers"].high)  # type: ignore[arg-type]
+MIN_SAMPLES = int(FWD["samples"].low)  # type: ignore[arg-type]
+SAMPLES_STEP = int(FWD["samples"].step)  # type: ignore[arg-type]
+MAX_SWEEP_DEPTH = int(FWD["sweep_depth"].high)  # type: ignore[arg-type]
+MAX_ITERATIONS = int(RACE_BY_NAME["iterations"].high)  # type: ignore[arg-type]
 ACTIVATION_BUDGET = 6_000_000  # layers × width × samples
 WEIGHT_BUDGET = 10_000_000  # layers × width² (× width / 300 for orthogonal)
 ORTHOGONAL_WIDTH_SCALE = 300
 
 MNIST_PIXELS = 784
 MNIST_CLASSES = 10
-MAX_ITERATIONS = 5000
 TRAIN_BUDGET_MULTIPLE = 4  # a run may cost up to 4× the default race (about 30 s on 2 cores)
 # Batch norm's elementwise work: the benchmark's workload W (the default race) took 8.5 s with
 # it and 6.7 s without (medians of 5 runs on 2 cores).
@@ -99,45 +96,9 @@ def training_over_budget(cfg: TrainConfig) -> str:
     )
 
 
-# Races at once in this process. A race already trains on both of the demo's cores, so a third
-# would only slow every race down; further visitors wait for a slot, then are told to retry.
-MAX_CONCURRENT_RACES = 2
-RACE_QUEUE_SECONDS = 60.0
-_RACE_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RACES)
-_WAIT_STEP_SECONDS = 0.5  # how often a waiting visitor's page hears from the queue
-
-
-class DemoBusy(Exception):
-    """Every race slot stayed taken for `RACE_QUEUE_SECONDS`."""
-
-
-@contextmanager
-def race_slot(on_wait: Callable[[float], None]) -> Iterator[None]:
-    """Hold one of the process's race slots for the `with` block.
-
-    While all are taken, `on_wait(seconds waited)` is called every half second (a page shows
-    that it waits, and Streamlit may stop the script there); after `RACE_QUEUE_SECONDS`
-    `DemoBusy` is raised. The slot is given back however the block ends.
-    """
-    start = time.monotonic()
-    while not _RACE_SLOTS.acquire(timeout=_WAIT_STEP_SECONDS):
-        waited = time.monotonic() - start
-        if waited >= RACE_QUEUE_SECONDS:
-            raise DemoBusy(
-                f"This public demo is busy: {MAX_CONCURRENT_RACES} races were running for all "
-                f"of the last {RACE_QUEUE_SECONDS:.0f} s. Press Train again in a minute."
-            )
-        on_wait(waited)
-    try:
-        yield
-    finally:
-        _RACE_SLOTS.release()
-
-
 # The σ × depth map: every σ (about 42) runs one (samples × width) @ (width × width) product per
 # layer, so its cost grows with width² × depth; 1 M of it took 0.4-1.1 s on 2 cores (ReLU to
 # ELU). Std propagation barely depends on width once it is wide, so the map caps width first.
-MAX_SWEEP_DEPTH = 100
 MAX_SWEEP_WIDTH = 200
 SWEEP_BUDGET = 1_000_000  # width² × depth
 

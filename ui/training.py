@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import core
-from ui import charts, frames, limits
+from ui import charts, frames, race_queue
 from ui.config import TrainConfig
 
 RUN_KEY = "train_run"
@@ -50,21 +50,23 @@ def run_race(
     progress: DeltaGenerator,
     chart: DeltaGenerator,
 ) -> TrainRun:
-    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders, once one
-    of the demo's race slots is free.
+    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders, once the
+    demo's race queue lets it start (meanwhile `progress` shows the place in line).
 
-    Raises core's ValueError for bad settings and `limits.DemoBusy` when no slot frees up in
-    time (the caller shows either).
+    Raises core's ValueError for bad settings and `race_queue.QueueFull` when the line is
+    full (the caller shows either).
     """
 
-    def waiting(seconds: float) -> None:
+    queue = race_queue.RACES  # read at call time: tests give it a queue of their own
+
+    def waiting(place: int, seconds: float) -> None:
         progress.info(
-            f"{limits.MAX_CONCURRENT_RACES} other races are running on this demo: yours starts "
-            f"when one ends (waiting {seconds:.0f} s).",
+            f"{queue.slots} races are training on this demo right now. Yours is number "
+            f"{place} in line and should start in about {seconds:.0f} s; it starts by itself.",
             icon=":material/hourglass_top:",
         )
 
-    with limits.race_slot(waiting):
+    with queue.join(waiting):
         return _train(cfg, data, progress, chart)
 
 
@@ -89,7 +91,6 @@ def _train(
             )
 
     result = core.train_compare(
-        list(cfg.initializers),
         **cfg.train_compare_kwargs(),  # type: ignore[arg-type]
         data=data,
         on_progress=on_progress,

@@ -1,0 +1,305 @@
+"""Every setting of the page, declared once: its URL key, widget, range, default and cap.
+
+The widgets (`ui.widgets`), the presets (`ui.presets`), the URL and the share link
+(`ui.url_state`), the configs (`ui.config`) and the tests all read this table, so adding a
+control is one row here plus its use in core.
+
+URL keys are `<section>.<name>`: `fwd.` for the forward-pass experiment in the sidebar (and its
+views), `race.` for the training race. `name` is the config field the setting fills where
+there is one (`fwd.layers` fills `ForwardConfig.layers`). Links from before this scheme used
+the keys in `old_key`; they are mapped onto the new ones when a page opens.
+
+A value read from a URL is parsed and checked here before any widget sees it: a value out of
+range is moved to the nearest allowed one (the cap, where the demo caps it) and reported, an
+unreadable one falls back to the default and is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import core
+
+Kind = Literal["select", "multiselect", "slider", "select_slider", "number", "toggle", "tabs"]
+Section = Literal["fwd", "race"]
+
+CUSTOM_INIT = "custom"  # the initializer choice that reads its std from its own widget
+MAX_SEED = 2**31 - 1
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+_SHOWN_CHARS = 24  # how much of a rejected URL value a notice repeats
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One control. `options` lists the choices of a select, multiselect, select slider or
+    tabs; `low`/`high`/`step` bound a slider or number input. `capped` says that `high` is
+    the public demo's cap rather than the experiment's natural end (the caps on combinations of
+    settings are `ui.limits`')."""
+
+    section: Section
+    name: str
+    kind: Kind
+    label: str
+    default: object
+    options: tuple[object, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    capped: bool = False
+    help: str = ""
+    format_option: Callable[[object], str] | None = None
+    url_codes: tuple[str, ...] = ()  # URL spellings of `options` (tabs), in the same order
+    old_key: str = ""
+    applies_when: tuple[str, object] | None = None  # (setting name, value) it depends on
+
+    @property
+    def key(self) -> str:
+        """The widget's key, also its URL query parameter."""
+        return f"{self.section}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A URL value made valid, and what had to be changed to make it so ("" if nothing)."""
+
+    value: object
+    problem: str = ""
+
+
+def _label_of(registry: Mapping[str, object]) -> Callable[[object], str]:
+    return lambda key: getattr(registry[str(key)], "label", str(key))
+
+
+def _init_label(key: object) -> str:
+    return "Custom std" if key == CUSTOM_INIT else core.INITIALIZERS[str(key)].label
+
+
+BATCH_NORM_HELP = (
+    "The book's §6.3: standardize every hidden unit's input over the batch (mean 0, variance "
+    "1, then a learned scale and shift) before the activation, whatever the weights' scale."
+)
+# The activations section's tabs: labels on the page, and their spellings in the URL.
+VIEWS = ("Forward", "Backward", "Std vs depth", "σ × depth")
+VIEW_CODES = ("forward", "backward", "depth", "sweep")
+
+FORWARD: tuple[Setting, ...] = (
+    Setting(
+        "fwd", "activation", "select", "Activation", "sigmoid",
+        options=tuple(core.ACTIVATIONS), format_option=_label_of(core.ACTIVATIONS),
+        old_key="activation",
+    ),
+    Setting(
+        "fwd", "init", "select", "Initial weights", "std_1",
+        options=(*core.INITIALIZERS, CUSTOM_INIT), format_option=_init_label,
+        help="*Custom std* draws W from a normal distribution with the std you choose.",
+        old_key="init",
+    ),
+    Setting(
+        "fwd", "std", "number", "Custom std", 0.05, low=0.0001, high=10.0, step=0.01,
+        old_key="std", applies_when=("init", CUSTOM_INIT),
+    ),
+    Setting(
+        "fwd", "layers", "slider", "Hidden layers", 5, low=1, high=30,
+        step=1, capped=True, old_key="layers",
+    ),
+    Setting(
+        "fwd", "width", "slider", "Units per layer", 100, low=10, high=1000,
+        step=10, capped=True, old_key="width",
+    ),
+    Setting(
+        "fwd", "samples", "slider", "Input samples", 1000, low=100,
+        high=5000, step=100, capped=True,
+        help="Random inputs x ~ N(0, 1), one row each.", old_key="samples",
+    ),
+    Setting("fwd", "seed", "number", "Seed", 0, low=0, high=MAX_SEED, step=1, old_key="seed"),
+    Setting(
+        "fwd", "exclude_zeros", "toggle", "Hide the spike at zero", False,
+        help="ReLU outputs exactly 0 for every negative input; hiding those zeros shows the "
+        "shape of the rest. The table still counts them.",
+        old_key="nozero",
+    ),
+    Setting(
+        "fwd", "batch_norm", "toggle", "Batch norm", False, help=BATCH_NORM_HELP, old_key="bn"
+    ),
+    Setting(
+        "fwd", "view", "tabs", "View", VIEWS[0], options=VIEWS, url_codes=VIEW_CODES,
+        old_key="view",
+    ),
+    Setting(
+        "fwd", "sweep_depth", "slider", "Depth (layers)", 50, low=1,
+        high=100, step=1, capped=True,
+        help="The map shows the activation std after every layer up to this depth.",
+        old_key="maxdepth", applies_when=("view", VIEWS[3]),
+    ),
+)  # fmt: skip
+
+RACE: tuple[Setting, ...] = (
+    Setting(
+        "race", "initializers", "multiselect", "Initializers to race",
+        ("std_0.01", "lecun_normal", "he_normal"),
+        options=tuple(core.INITIALIZERS), format_option=_label_of(core.INITIALIZERS),
+        help="LeCun normal is the book's 'Xavier' (√(1/n)); Glorot is Glorot & Bengio's.",
+        old_key="race",
+    ),
+    Setting(
+        "race", "activation", "select", "Activation", "relu", options=tuple(core.ACTIVATIONS),
+        format_option=_label_of(core.ACTIVATIONS), old_key="tact",
+    ),
+    Setting(
+        "race", "layers", "slider", "Hidden layers", 4, low=1, high=30, step=1,
+        help="He et al.'s Fig. 3 trains 30 layers.", old_key="depth",
+    ),
+    Setting(
+        "race", "units", "select_slider", "Units per layer", 100,
+        options=(25, 50, 100, 200, 300, 500), old_key="units",
+    ),
+    Setting(
+        "race", "iterations", "slider", "Iterations", 2000, low=10,
+        high=5000, step=10, capped=True, old_key="iters",
+    ),
+    Setting(
+        "race", "batch_size", "select_slider", "Batch size", 128,
+        options=(16, 32, 64, 128, 256, 512), old_key="batch",
+    ),
+    Setting(
+        "race", "lr", "select_slider", "Learning rate", 0.01,
+        options=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), old_key="lr",
+    ),
+    Setting(
+        "race", "optimizer", "select", "Optimizer", "sgd", options=tuple(core.OPTIMIZERS),
+        old_key="opt",
+    ),
+    Setting("race", "seed", "number", "Seed", 0, low=0, high=MAX_SEED, step=1, old_key="tseed"),
+    Setting(
+        "race", "seeds", "slider", "Seeds per initializer", 1, low=1, high=5, step=1,
+        help="Train each initializer this many times, from different initial weights (the "
+        "batches stay the same): the chart draws their mean over a band from the lowest to "
+        "the highest.",
+        old_key="seeds",
+    ),
+    Setting(
+        "race", "batch_norm", "toggle", "Batch norm", False, help=BATCH_NORM_HELP,
+        old_key="tbn",
+    ),
+)  # fmt: skip
+
+SETTINGS: tuple[Setting, ...] = (*FORWARD, *RACE)
+BY_KEY: Mapping[str, Setting] = MappingProxyType({s.key: s for s in SETTINGS})
+FWD: Mapping[str, Setting] = MappingProxyType({s.name: s for s in FORWARD})
+RACE_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in RACE})
+OLD_KEYS: Mapping[str, str] = MappingProxyType({s.old_key: s.key for s in SETTINGS if s.old_key})
+
+
+def defaults(section: Sequence[Setting]) -> dict[str, object]:
+    """{name: default} of a section's settings."""
+    return {s.name: s.default for s in section}
+
+
+def parse(setting: Setting, raw: Sequence[str]) -> Parsed:
+    """A URL's values for `setting` as a valid widget value, and what was changed."""
+    if not raw:
+        return Parsed(setting.default)
+    if setting.kind == "multiselect":
+        return _parse_many(setting, raw)
+    text = raw[-1].strip()
+    if setting.kind in ("select", "tabs"):
+        return _parse_choice(setting, text)
+    if setting.kind == "toggle":
+        word = text.lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return Parsed(word in TRUE_WORDS)
+        return _fallback(setting, text, "is not on or off")
+    try:
+        number = float(text)
+    except ValueError:
+        return _fallback(setting, text, "is not a number")
+    if math.isnan(number):
+        return _fallback(setting, text, "is not a number")
+    if setting.kind == "select_slider":
+        return _parse_nearest_option(setting, text, number)
+    return _parse_range(setting, text, number)
+
+
+def to_url(setting: Setting, value: object) -> list[str]:
+    """The URL spelling of a widget value (a list: a multiselect repeats its key)."""
+    if setting.kind == "multiselect":
+        return [str(v) for v in value]  # type: ignore[attr-defined]
+    if setting.kind == "tabs":
+        return [setting.url_codes[setting.options.index(value)]]
+    if setting.kind == "toggle":
+        return ["true" if value else "false"]
+    if isinstance(value, float) and value.is_integer() and isinstance(setting.default, int):
+        value = int(value)
+    return [repr(value) if isinstance(value, float) else str(value)]
+
+
+def _parse_many(setting: Setting, raw: Sequence[str]) -> Parsed:
+    chosen = list(dict.fromkeys(v for v in raw if v in setting.options))
+    unknown = [v for v in raw if v not in setting.options]
+    if not unknown:
+        return Parsed(tuple(chosen))
+    what = ", ".join(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+    return Parsed(tuple(chosen), f"**{setting.label}**: left out {what}, which it does not offer.")
+
+
+def _parse_choice(setting: Setting, text: str) -> Parsed:
+    if text in setting.options:
+        return Parsed(text)
+    if text in setting.url_codes:
+        return Parsed(setting.options[setting.url_codes.index(text)])
+    return _fallback(setting, text, "is not one of its choices")
+
+
+def _parse_nearest_option(setting: Setting, text: str, number: float) -> Parsed:
+    """The option nearest to `number` (on a log scale: the options grow geometrically)."""
+    options = [float(o) for o in setting.options]  # type: ignore[arg-type]
+    if number in options:
+        return Parsed(setting.options[options.index(number)])
+    clipped = min(max(number, options[0]), options[-1])
+    nearest = min(range(len(options)), key=lambda i: abs(math.log(clipped / options[i])))
+    chosen = setting.options[nearest]
+    return Parsed(chosen, _problem(setting, text, f"is not a choice, so it shows {chosen}"))
+
+
+def _parse_range(setting: Setting, text: str, number: float) -> Parsed:
+    """`number` clamped to [low, high] and, for a slider, put on its step grid."""
+    low, high = float(setting.low), float(setting.high)  # type: ignore[arg-type]
+    value = min(max(number, low), high)
+    if setting.kind == "slider" and setting.step:
+        value = min(low + round((value - low) / setting.step) * setting.step, high)
+    if isinstance(setting.default, int):
+        value = int(value)
+    if value == number:
+        return Parsed(value)
+    if number > high:
+        why = f"is above {_number(high)}" + (", this demo's cap" if setting.capped else "")
+    elif number < low:
+        why = f"is below {_number(low)}"
+    else:
+        why = f"is not on its steps of {_number(setting.step or 1)}"
+    return Parsed(value, _problem(setting, text, f"{why}, so it shows {_number(value)}"))
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def _quote(text: str) -> str:
+    """A URL value as a short code span: never read as Markdown or HTML, never long."""
+    short = text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
+    return "`" + short.replace("`", "'").replace("\n", " ") + "`"
+
+
+def _fallback(setting: Setting, text: str, why: str) -> Parsed:
+    """The default, with the reason the URL's value could not be used."""
+    shown = (setting.format_option or str)(setting.default)
+    return Parsed(setting.default, _problem(setting, text, f"{why}, so it shows {shown}"))
+
+
+def _problem(setting: Setting, text: str, why: str) -> str:
+    return f"**{setting.label}**: the link's {_quote(text)} {why}."
