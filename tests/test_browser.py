@@ -58,6 +58,7 @@ if not Path(CHROMIUM).is_file():
     )
 
 MEASUREMENTS: dict[str, str] = {}
+SERVER_PIDS: list[int] = []  # the running server's, for tests that read its memory
 
 
 def _free_port() -> int:
@@ -123,9 +124,11 @@ def server(
             proc.kill()
             pytest.fail(f"streamlit did not start; its log:\n{log.read_text()}")
         time.sleep(0.25)
+    SERVER_PIDS.append(proc.pid)
     try:
         yield url
     finally:
+        SERVER_PIDS.remove(proc.pid)
         peak = _peak_memory_kib(proc.pid)
         if peak is not None:
             MEASUREMENTS["peak memory of the streamlit process (VmHWM)"] = f"{peak / 1024:.0f} MiB"
@@ -336,3 +339,36 @@ def test_browser_hostile_url_keeps_the_page_and_says_what_it_changed(
     assert "junk" not in page.url and "tseed" not in page.url
     assert page.get_by_role("button", name="Train").is_enabled()
     assert_no_error_box(page)
+
+
+CROWD = 8  # visitors pressing Train together
+CROWD_INITIALIZERS = ("std_0.01", "lecun_normal", "lecun_uniform", "glorot_normal")
+CROWD_INITIALIZERS += ("glorot_uniform", "he_normal", "he_uniform", "orthogonal")
+
+
+@pytest.mark.slow
+def test_browser_crowd_pressing_train_together_is_served_in_line(server: str, browser: Any) -> None:
+    """8 visitors, each racing an initializer of their own, press Train within a second: the
+    queue serves every one of them (the later ones see their place in line), each page shows
+    its own race, and the server's memory stays under 400 MiB."""
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(CROWD)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for page, name in zip(pages, CROWD_INITIALIZERS, strict=True):
+            open_app(page, f"{server}/?race.initializers={name}&race.iterations=500")
+        start = time.perf_counter()
+        for page in pages:
+            page.get_by_role("button", name="Train").click()
+        pages[-1].get_by_text(re.compile(r"number \d+ in line")).wait_for(timeout=CHART_SECONDS)
+        for page, name in zip(pages, CROWD_INITIALIZERS, strict=True):
+            page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+            assert core.INITIALIZERS[name].label in loss_legend(page), "its own race"
+            assert_no_error_box(page)
+        MEASUREMENTS[f"{CROWD} visitors pressing Train together (first click to last table)"] = (
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    finally:
+        for c in contexts:
+            c.close()
+    peak = _peak_memory_kib(SERVER_PIDS[-1])
+    assert peak is None or peak < 400 * 1024, f"server peak memory {peak / 1024:.0f} MiB"
