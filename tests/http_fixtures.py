@@ -10,6 +10,7 @@ import contextlib
 import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,9 @@ WRONG_BYTES = "wrong"  # right length, one byte flipped: only the SHA-256 can te
 TRUNCATE = "truncate"  # full Content-Length, half the body, then close
 HANG = "hang"  # say nothing until released: the client must time out before the headers
 STALL = "stall"  # headers and half the body, then silence: the client must time out mid-body
+TRICKLE = "trickle"  # one byte every TRICKLE_GAP s, each read well within any per-read timeout
+TRICKLE_GAP = 0.05
+TRICKLE_FOR = 5.0  # s; then the connection closes, so a client without a deadline ends anyway
 
 FILE_NAMES = (
     "train-images-idx3-ubyte.gz",
@@ -100,6 +104,15 @@ def _handler(state: MirrorServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if mode == TRICKLE:
+                end = time.monotonic() + TRICKLE_FOR
+                for i in range(len(body)):
+                    if state.release.is_set() or time.monotonic() > end:
+                        return
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_GAP)
+                return
             if mode in (TRUNCATE, STALL):
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()

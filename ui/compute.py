@@ -4,7 +4,8 @@
   so a cache hit is the same experiment), and returns frames rather than core objects.
 - MNIST is loaded once per server process and shared read-only by every session. It is not a
   plain `st.cache_resource` function because a first download reports its progress into the
-  page, and Streamlit would replay those progress elements on every later cache hit.
+  page, and Streamlit would replay those progress elements on every later cache hit; and
+  because visitors who arrive during that download must not wait for it.
 - Training is not cached across sessions: its value is watching the race live, and a cached
   replay cannot draw progress. A session keeps its own result in `st.session_state`.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -44,7 +45,7 @@ def cached_forward_view(cfg: ForwardConfig) -> ForwardView:
 class _DataSlot:
     """The process-wide dataset, filled by the first session that asks for it."""
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held by the loading session
     dataset: core.Dataset | None = None
     error: str = ""  # why the user's MNIST folder was refused ("" if it was not)
 
@@ -54,21 +55,32 @@ def _data_slot() -> _DataSlot:
     return _DataSlot()
 
 
+LOADING_NOTE = "another visitor's session is loading it right now; later runs will use it"
+
+
 def load_dataset(
     on_progress: Callable[[DownloadProgress], None] | None = None,
 ) -> tuple[core.Dataset, str]:
     """MNIST (or the bundled sample) and the error of a broken user folder, if any.
 
-    `on_progress` only runs in the session that triggers a first download; sessions that
-    arrive meanwhile wait for the lock and then share the result.
+    The first session loads (and, the first time, downloads) MNIST, reporting to its own
+    `on_progress`. Sessions that arrive meanwhile are not made to wait for a download that can
+    take minutes: they get the bundled sample at once, with `LOADING_NOTE` saying why, and
+    the shared result on a later run.
     """
     slot = _data_slot()
-    with slot.lock:
-        if slot.dataset is None:
-            try:
-                slot.dataset = core.load_mnist(on_progress=on_progress)
-            except MnistError as e:
-                slot.dataset, slot.error = core.load_sample(), str(e)
+    if slot.dataset is None:
+        if not slot.lock.acquire(blocking=False):
+            return replace(core.load_sample(), note=LOADING_NOTE), ""
+        try:
+            if slot.dataset is None:  # the previous holder may have filled it
+                try:
+                    slot.dataset = core.load_mnist(on_progress=on_progress)
+                except MnistError as e:
+                    slot.error = str(e)  # set first: a reader that sees the dataset sees it
+                    slot.dataset = core.load_sample()
+        finally:
+            slot.lock.release()
     return slot.dataset, slot.error
 
 
