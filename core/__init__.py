@@ -17,6 +17,7 @@ del np
 
 from core.activations import ACTIVATIONS, Activation, get_activation
 from core.dataset import Dataset
+from core.diagnosis import Diagnosis, diagnose
 from core.forward_pass import ForwardResult, LayerStats, activation_histograms, verdict
 from core.initializers import (
     INITIALIZERS,
@@ -29,6 +30,7 @@ from core.initializers import (
 from core.mnist import load_mnist, load_sample
 from core.optim import OPTIMIZERS
 from core.smoothing import smooth_curve
+from core.summary import Summary, summarize
 from core.sweep import MARKED_SCALES, DepthSweep, depth_sweep
 from core.training import TrainProgress, TrainResult, train_compare
 
@@ -40,20 +42,24 @@ __all__ = [
     "Activation",
     "Dataset",
     "DepthSweep",
+    "Diagnosis",
     "ForwardResult",
     "Initializer",
     "LayerStats",
+    "Summary",
     "TrainProgress",
     "TrainResult",
     "activation_histograms",
     "constant",
     "depth_sweep",
+    "diagnose",
     "get_activation",
     "get_initializer",
     "load_mnist",
     "load_sample",
     "normal_std",
     "smooth_curve",
+    "summarize",
     "train_compare",
     "variance_scaling",
     "verdict",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import core
 from core.smoothing import smooth_curve
+from core.summary import band
 
 
 def test_smooth_curve_keeps_length_and_constants(rng: np.random.Generator) -> None:
@@ -43,3 +45,25 @@ def test_smooth_curve_handles_short_curves(n: int) -> None:
 def test_smooth_curve_rejects_bad_window() -> None:
     with pytest.raises(ValueError, match="window must be an integer >= 1"):
         smooth_curve(np.ones(5), window=0)
+
+
+def test_band_skips_diverged_seeds_and_is_nan_where_none_is_left() -> None:
+    values = np.array([[1.0, 2.0, np.nan], [3.0, np.inf, np.nan]])
+    b = band(values)
+    np.testing.assert_array_equal(b.mean, [2.0, 2.0, np.nan])
+    np.testing.assert_array_equal(b.low, [1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(b.high, [3.0, 2.0, np.nan])
+
+
+def test_summarize_gives_the_page_and_a_notebook_the_same_figures() -> None:
+    race = core.train_compare(
+        ["he_normal", "zeros"], hidden=(8,), iterations=30, seeds=2, data=core.load_sample()
+    )
+    summaries = core.summarize(race)
+    assert list(summaries) == ["he_normal", "zeros"]
+    he = summaries["he_normal"]
+    finals = [smooth_curve(c)[-1] for c in race.losses["he_normal"]]
+    assert he.final_loss == pytest.approx(np.mean(finals))
+    assert he.final_loss_low == min(finals) and he.final_loss_high == max(finals)
+    assert he.accuracy == pytest.approx(race.test_accuracy["he_normal"].mean())
+    assert he.seeds == 2 and he.diverged == 0

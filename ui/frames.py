@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 import core
-from core import smooth_curve
+from core import summary
+from ui import text
 
-SMOOTH_WINDOW = 11  # the book's smooth_curve window
 MAX_POINTS = 500  # steps drawn per curve; the smoothing still sees every step
 
 
@@ -120,7 +120,8 @@ LOSS_COLUMNS = ["step", "initializer", "loss", "smoothed", "low", "high"]
 def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> pd.DataFrame:
     """Long format for the loss chart: step, initializer (label), loss (raw, averaged over the
     seeds), smoothed (each seed smoothed, then averaged), and the band `low` to `high` (the
-    lowest and highest smoothed seed; one line when there is one seed).
+    lowest and highest smoothed seed; one line when there is one seed), all from
+    `core.summary`.
 
     `losses[name]` is (seeds, steps). Every step is smoothed, then every k-th step is kept
     (k chosen so that at most `MAX_POINTS` remain); the last step is always kept so the curve
@@ -133,18 +134,16 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
             continue
         stride = max(1, math.ceil(n / MAX_POINTS))
         keep = np.unique(np.append(np.arange(0, n, stride), n - 1))
-        smoothed = np.array([smooth_curve(c, SMOOTH_WINDOW)[keep] for c in curves])
-        raw_mean, _, _ = across_seeds(curves[:, keep])
-        mean, low, high = across_seeds(smoothed)
+        smooth = summary.band(summary.smoothed(curves)[:, keep])
         parts.append(
             pd.DataFrame(
                 {
                     "step": keep + 1,
                     "initializer": labels[name],
-                    "loss": raw_mean,
-                    "smoothed": mean,
-                    "low": low,
-                    "high": high,
+                    "loss": summary.band(curves[:, keep]).mean,
+                    "smoothed": smooth.mean,
+                    "low": smooth.low,
+                    "high": smooth.high,
                 }
             )
         )
@@ -153,40 +152,23 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
     return pd.concat(parts, ignore_index=True)
 
 
-def across_seeds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, lowest and highest over axis 0 of the finite values only; NaN where none is.
-
-    (NumPy's nanmean warns on an all-NaN column, which every step after a divergence is.)
-    """
-    finite = np.isfinite(values)
-    count = finite.sum(axis=0)
-    total = np.where(finite, values, 0.0).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-    low = np.where(count > 0, np.where(finite, values, np.inf).min(axis=0), np.nan)
-    high = np.where(count > 0, np.where(finite, values, -np.inf).max(axis=0), np.nan)
-    return mean, low, high
-
-
 def results_frame(result: core.TrainResult) -> pd.DataFrame:
     """The end-of-run table, one row per initializer: final (smoothed) loss and test accuracy
-    averaged over the seeds that trained, their lowest-to-highest accuracy when there are
-    several, status and shared time."""
+    averaged over the seeds that trained (`core.summary`), their lowest-to-highest accuracy
+    when there are several, status and shared time."""
     rows = []
-    for name, curves in result.losses.items():
-        finals = np.array([smooth_curve(c, SMOOTH_WINDOW)[-1] for c in curves])
-        final, _, _ = across_seeds(finals[:, None])
-        accuracy = result.test_accuracy[name]
-        mean_accuracy, low, high = across_seeds(accuracy[:, None])
+    for name, s in summary.summarize(result).items():
         row = {
             "Initializer": result.labels[name],
             "Key": name,
-            "Final loss": float(final[0]),
-            "Test accuracy": float(mean_accuracy[0]),
+            "Final loss": s.final_loss,
+            "Test accuracy": s.accuracy,
         }
-        if len(accuracy) > 1:
+        if s.seeds > 1:
             row["Accuracy range"] = (
-                f"{low[0]:.1%} to {high[0]:.1%}" if np.isfinite(low[0]) else "none trained"
+                f"{s.accuracy_low:.1%} to {s.accuracy_high:.1%}"
+                if math.isfinite(s.accuracy_low)
+                else "none trained"
             )
         row["Status"] = _status(result.diverged_at[name])
         row["Time (s, shared)"] = result.seconds
@@ -263,7 +245,7 @@ def forward_view(result: core.ForwardResult) -> ForwardView:
         grad_histograms=gradient_histogram_frame(result),
         stats=stats_frame(result),
         depth=depth_frame(result),
-        verdict=core.verdict(result),
+        verdict=text.verdict(core.diagnose(result)),
         overflow_layer=result.overflow_layer,
         grad_overflow_layer=result.grad_overflow_layer,
         x_domain=(float(edges[0]), float(edges[-1])),

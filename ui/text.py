@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from core.diagnosis import Diagnosis
+from core.forward_pass import SATURATION_THRESHOLD
+
 INTRO = (
     "Why does a deep network's **initial weight scale** matter? Push random inputs through "
     "a stack of layers and look at what each layer outputs (the activations), then train the "
@@ -163,3 +166,41 @@ QUEUE_FULL = (
     "This public demo is very busy: {waiting} visitors are already waiting for a race. "
     "Your settings are kept; press Train again in a minute."
 )
+
+
+def verdict(d: Diagnosis) -> str:
+    """One plain sentence on what the layers show, from core's diagnosis; the thresholds are
+    core's (`core.diagnosis`), written into the sentence."""
+    n = d.layer
+    if d.code == "overflow":
+        return (
+            f"exploding: activations overflow the float range at layer {n}; the layers before "
+            "it are shown"
+        )
+    if d.code == "symmetric":
+        return (
+            f"symmetric: every activation of layer {n} equals {d.mean:.3g}, so all its units "
+            "compute the same thing and no gradient can tell them apart"
+        )
+    if d.code == "saturated":
+        return (
+            f"saturated: {d.share:.0%} of layer {n}'s activations sit where the slope is "
+            f"below {SATURATION_THRESHOLD * 100:g} % of its maximum, so gradients vanish there"
+        )
+    if d.code == "dead":
+        return f"dead units: {d.share:.0%} of layer {n}'s units are inactive for every sample"
+    if d.code == "collapsed":
+        return (
+            f"collapsed: layer {n}'s activations all sit near {d.mean:.2f} (std {d.last_std:.2g}),"
+            " so its units compute nearly the same thing: little expressive power"
+        )
+    if d.code == "vanishing":
+        return (
+            f"vanishing: layer {n} std is {d.ratio:.2%} of layer 1 (×{d.per_layer:.2f} per layer)"
+        )
+    if d.code == "exploding":
+        return f"exploding: layer {n} std is {d.ratio:.3g}× layer 1 (×{d.per_layer:.2f} per layer)"
+    return (
+        f"steady: the std goes from {d.first_std:.3g} at layer 1 to {d.last_std:.3g} at layer {n} "
+        f"({d.ratio:.0%})"
+    )
