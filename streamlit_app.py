@@ -9,11 +9,11 @@ LeCun et al. 1998, "Efficient BackProp".
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import core
-from core.initializers import FRAMEWORK_PITFALLS
 from core.mnist import DownloadProgress
 from ui import charts, text
 from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
@@ -39,6 +39,8 @@ from ui.frames import (
     results_frame,
     units_frame,
 )
+from ui.i18n import N_, _, ngettext
+from ui.labels import activation_label, initializer_label
 from ui.limits import (
     MAX_ITERATIONS,
     TRAIN_BUDGET_MULTIPLE,
@@ -47,47 +49,57 @@ from ui.limits import (
     training_over_budget,
 )
 from ui.race_queue import RACES, QueueFull
-from ui.settings import FWD
+from ui.settings import FWD, LANGUAGE
 from ui.training import TrainRun, run_race, stored_run
-from ui.url_state import ensure_state, read_url, write_url
+from ui.url_state import read_url, speak, write_url
+from ui.widgets import draw, draw_tabs
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
-PERCENT = st.column_config.NumberColumn(format="percent")
+# Table columns: (format, help) by the frame's column name; names and help are translated
+# where the table is drawn.
 STATS_COLUMNS = {
-    "Mean": st.column_config.NumberColumn(format="%.3g"),
-    "Std": st.column_config.NumberColumn(format="%.3g"),
-    "Saturated": st.column_config.NumberColumn(
-        format="percent", help="Share of values where the slope f'(z) is below 5 % of its maximum"
+    "Mean": ("%.3g", None),
+    "Std": ("%.3g", None),
+    "Saturated": (
+        "percent",
+        N_("Share of values where the slope f'(z) is below 5 % of its maximum"),
     ),
-    "Dead units": st.column_config.NumberColumn(
-        format="percent", help="Share of units saturated for every input: they pass no gradient"
+    "Dead units": (
+        "percent",
+        N_("Share of units saturated for every input: they pass no gradient"),
     ),
-    "Exact zeros": PERCENT,
-    "Gradient std": st.column_config.NumberColumn(
-        format="%.3g", help="Std of the back-propagated gradient ∂L/∂z at this layer"
-    ),
-    "Weight-gradient std": st.column_config.NumberColumn(
-        format="%.3g", help="Std of the gradient ∂L/∂W of this layer's weights"
-    ),
+    "Exact zeros": ("percent", None),
+    "Gradient std": ("%.3g", N_("Std of the back-propagated gradient ∂L/∂z at this layer")),
+    "Weight-gradient std": ("%.3g", N_("Std of the gradient ∂L/∂W of this layer's weights")),
 }
-DEPTH_LABELS = tuple(label for label, _ in DEPTH_SERIES)
+DEPTH_LABELS = tuple(label for label, _field in DEPTH_SERIES)
 RESULT_COLUMNS = {
-    "Key": None,  # hidden: the label says the same thing in words
-    "Final loss": st.column_config.NumberColumn(
-        format="%.3f",
-        help="Smoothed training loss at the last step (with several seeds, their mean)",
+    "Final loss": (
+        "%.3f",
+        N_("Smoothed training loss at the last step (with several seeds, their mean)"),
     ),
-    "Test accuracy": st.column_config.NumberColumn(
-        format="percent", help="With several seeds, the mean of those that did not diverge"
-    ),
-    "Time (s, shared)": st.column_config.NumberColumn(format="%.1f", help=text.TIME_NOTE),
+    "Test accuracy": ("percent", N_("With several seeds, the mean of those that did not diverge")),
+    "Time (s, shared)": ("%.1f", text.TIME_NOTE),
 }
+HIDDEN_COLUMNS = ("Key",)  # the label says the same thing in words
+
+
+def show_table(df: pd.DataFrame, columns: dict[str, tuple[str, str | None]], name: str) -> None:
+    """A frame as a table in the reader's language, with its CSV download (same headings)."""
+    shown = df.rename(columns=_)
+    config: dict[str, object] = {
+        _(column): st.column_config.NumberColumn(format=fmt, help=_(hint) if hint else None)
+        for column, (fmt, hint) in columns.items()
+    }
+    config |= {column: None for column in HIDDEN_COLUMNS}  # kept in the CSV
+    st.dataframe(shown, hide_index=True, column_config=config)
+    table_download(shown, name)
 
 
 @guarded("activations")
 def render_activations(cfg: ForwardConfig) -> None:
     """Histograms per hidden layer, the per-layer table, the verdict and the formula."""
-    st.header("Activations, layer by layer")
+    st.header(_("Activations, layer by layer"))
     preset_buttons()
     note = st.empty()  # filled below, once the open tab is known
     capped = cap_forward(cfg)
@@ -102,13 +114,13 @@ def render_activations(cfg: ForwardConfig) -> None:
     if c.batch_norm:
         st.caption(text.BATCH_NORM_NOTE)
     # Tracked, so only the open tab's content runs (and the page holds one chart).
-    view_setting = FWD["view"]
-    ensure_state(view_setting)
-    tabs = st.tabs(view_setting.options, key=view_setting.key, on_change="rerun")
-    forward, backward, depth, sweep = tabs
+    forward, backward, depth, sweep = draw_tabs(FWD["view"]).values()
     preset = active_preset()
     if preset is not None:
-        note.info(f"**{preset.source}.** Notice: {preset.note}", icon=":material/visibility:")
+        note.info(
+            _("**{source}.** Notice: {note}").format(source=_(preset.source), note=_(preset.note)),
+            icon=":material/visibility:",
+        )
     if forward.open:
         with forward:
             render_forward(view, c)
@@ -121,42 +133,56 @@ def render_activations(cfg: ForwardConfig) -> None:
     if sweep.open:
         with sweep:
             render_sweep(cfg)
-    st.info(f"**Verdict:** {view.verdict}", icon=":material/lightbulb:")
+    st.info(
+        _("**Verdict:** {verdict}").format(verdict=text.verdict(view.diagnosis)),
+        icon=":material/lightbulb:",
+    )
     render_layer_details(view, c.width)
 
 
 def render_forward(view: ForwardView, c: ForwardConfig) -> None:
     """The book's figure: one histogram of activations per hidden layer."""
-    st.caption(text.ACTIVATIONS_CAPTION.format(samples=c.samples, width=c.width, layers=c.layers))
+    st.caption(
+        _(text.ACTIVATIONS_CAPTION).format(samples=c.samples, width=c.width, layers=c.layers)
+    )
     if not view.histograms.empty:
-        hidden = " (exact zeros hidden)" if c.exclude_zeros else ""
+        title = (
+            _("{activation} output (exact zeros hidden)")
+            if c.exclude_zeros
+            else _("{activation} output")
+        )
         chart = charts.histogram_chart(
             view.histograms,
-            x_title=f"{view.activation_label} output{hidden}",
+            x_title=title.format(activation=activation_label(c.activation)),
             x_domain=view.x_domain,
         )
         st.altair_chart(chart, width="content")
         chart_downloads(chart, "activations")
     if not c.exclude_zeros and (view.stats["Exact zeros"] > ZERO_SPIKE_HINT).any():
-        st.caption(
-            ":material/tips_and_updates: Much of the mass sits in the bar at 0 (units that output "
-            "exactly 0). Switch on *Hide the spike at zero* in the sidebar to see the rest."
+        hint = _(
+            "Much of the mass sits in the bar at 0 (units that output exactly 0). Switch on "
+            "*{toggle}* in the sidebar to see the rest."
         )
+        toggle = _(FWD["exclude_zeros"].label)
+        st.caption(":material/tips_and_updates: " + hint.format(toggle=toggle))
 
 
 def render_backward(view: ForwardView, c: ForwardConfig) -> None:
     """Glorot & Bengio's Fig. 7: one histogram of the back-propagated gradient per layer."""
-    st.caption(text.BACKWARD_CAPTION.format(layers=len(view.stats)))
+    st.caption(_(text.BACKWARD_CAPTION).format(layers=len(view.stats)))
     if view.grad_overflow_layer is not None:
         st.warning(
-            f"The back-propagated gradient overflows the float range at layer "
-            f"{view.grad_overflow_layer}: it is shown for the layers above only.",
+            _(
+                "The back-propagated gradient overflows the float range at layer {layer}: it is "
+                "shown for the layers above only."
+            ).format(layer=view.grad_overflow_layer),
             icon=":material/warning:",
         )
     if not view.grad_histograms.empty:
-        hidden = " (no zeros)" if c.exclude_zeros else ""  # short: it repeats under each panel
+        # Short: it repeats under each panel.
+        title = _("∂L/∂z (no zeros)") if c.exclude_zeros else "∂L/∂z"
         chart = charts.histogram_chart(
-            view.grad_histograms, x_title=f"∂L/∂z{hidden}", x_domain=view.grad_x_domain
+            view.grad_histograms, x_title=title, x_domain=view.grad_x_domain
         )
         st.altair_chart(chart, width="content")
         chart_downloads(chart, "gradients")
@@ -164,16 +190,24 @@ def render_backward(view: ForwardView, c: ForwardConfig) -> None:
 
 def render_depth(view: ForwardView) -> None:
     """Measured std per layer beside variance propagation's prediction, forward and backward."""
-    st.caption(text.DEPTH_CAPTION)
+    st.caption(_(text.DEPTH_CAPTION))
     if not view.depth.data.empty:
-        chart = charts.std_depth_chart(view.depth.data, series=DEPTH_LABELS)
+        data = view.depth.data.assign(series=view.depth.data["series"].map(_))
+        chart = charts.std_depth_chart(data, series=tuple(_(s) for s in DEPTH_LABELS))
         st.altair_chart(chart, width="stretch")
         chart_downloads(chart, "std-vs-depth")
     if view.depth.left_out:
-        st.caption(
-            ":material/info: A log axis cannot show zero, infinite or missing values, so these "
-            f"are not drawn: {view.depth.left_out}."
+        missing = "; ".join(
+            ngettext("{series} at {n} layer", "{series} at {n} layers", n).format(
+                series=_(series), n=n
+            )
+            for series, n in view.depth.left_out
         )
+        hint = _(
+            "A log axis cannot show zero, infinite or missing values, so these are not drawn: "
+            "{missing}."
+        )
+        st.caption(":material/info: " + hint.format(missing=missing))
 
 
 def render_sweep(cfg: ForwardConfig) -> None:
@@ -185,26 +219,26 @@ def render_sweep(cfg: ForwardConfig) -> None:
     if capped.notice:
         st.warning(capped.notice, icon=":material/speed:")
     try:
-        with st.spinner("Sweeping σ × depth…"):
+        with st.spinner(_("Sweeping σ × depth…")):
             view = cached_sweep_view(cfg.activation, capped.width, capped.depth, cfg.seed)
     except ValueError as e:
         st.error(str(e))
         return
     st.caption(
-        text.SWEEP_CAPTION.format(
-            width=capped.width,
-            samples=SWEEP_SAMPLES,
-            activation=view.activation_label,
+        _(text.SWEEP_CAPTION).format(
+            width=capped.width, samples=SWEEP_SAMPLES, activation=activation_label(cfg.activation)
         )
     )
-    chart = charts.sweep_heatmap(view.cells, view.marked, log_std_clip=LOG_STD_CLIP)
+    cells = view.cells.assign(std_text=view.cells["std_text"].replace({"overflow": _("overflow")}))
+    marked = view.marked.assign(label=view.marked["label"].map(_))
+    chart = charts.sweep_heatmap(cells, marked, log_std_clip=LOG_STD_CLIP)
     st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "sigma-depth-map")
     if cfg.batch_norm:
-        st.caption(text.SWEEP_BATCH_NORM_NOTE)
+        st.caption(_(text.SWEEP_BATCH_NORM_NOTE))
     if view.clipped:
         st.caption(
-            text.SWEEP_CLIP_NOTE.format(
+            _(text.SWEEP_CLIP_NOTE).format(
                 clip=LOG_STD_CLIP, clipped=view.clipped, cells=len(view.cells)
             )
         )
@@ -214,21 +248,24 @@ def render_layer_details(view: ForwardView, width: int) -> None:
     """The per-layer statistics next to the chosen initializer's formula."""
     table, formula = st.columns([5, 2], gap="large")  # wide enough for all eight columns
     with table:
-        st.dataframe(view.stats, hide_index=True, column_config=STATS_COLUMNS)
-        table_download(view.stats, "layer-stats")
+        show_table(view.stats, STATS_COLUMNS, "layer-stats")
     with formula:
-        st.markdown(f"**Initial weights:** {view.initializer.label}")
+        st.markdown(
+            _("**Initial weights:** {label}").format(label=initializer_label(view.initializer))
+        )
         st.latex(view.initializer.formula)
         st.caption(
-            f"Here Var(W) = {view.weight_variance:.3g}, with n_in = {width:,} inputs per unit."
+            _("Here Var(W) = {variance}, with n_in = {width} inputs per unit.").format(
+                variance=f"{view.weight_variance:.3g}", width=f"{width:,}"
+            )
         )
     render_frameworks(view)
 
 
 def render_frameworks(view: ForwardView) -> None:
     """The chosen initializer as PyTorch and Keras calls, and the traps in translating it."""
-    with st.expander("Same init in PyTorch / Keras", icon=":material/code:"):
-        st.caption(text.FRAMEWORKS_CAPTION)
+    with st.expander(_("Same init in PyTorch / Keras"), icon=":material/code:"):
+        st.caption(_(text.FRAMEWORKS_CAPTION))
         torch_col, keras_col = st.columns(2)
         with torch_col:
             st.markdown("**PyTorch**")
@@ -238,7 +275,8 @@ def render_frameworks(view: ForwardView) -> None:
             st.markdown("**Keras**")
             keras_call = view.initializer.keras
             st.code(f"{text.KERAS_HEADER}\n{keras_call}", language="python", wrap_lines=True)
-        st.markdown("**Pitfalls**\n\n" + "\n".join(f"- {p}" for p in FRAMEWORK_PITFALLS))
+        pitfalls = "\n".join(f"- {pitfall}" for pitfall in text.pitfalls())
+        st.markdown(_("**Pitfalls**") + "\n\n" + pitfalls)
 
 
 def _dataset() -> core.Dataset:
@@ -248,17 +286,23 @@ def _dataset() -> core.Dataset:
     def show(p: DownloadProgress) -> None:
         slot.progress(
             p.done_bytes / p.total_bytes,
-            text=f"Downloading MNIST ({p.file}, {p.done_bytes / 1e6:.1f} of "
-            f"{p.total_bytes / 1e6:.1f} MB) from {p.mirror}",
+            text=_("Downloading MNIST ({file}, {done} of {total} MB) from {mirror}").format(
+                file=p.file,
+                done=f"{p.done_bytes / 1e6:.1f}",
+                total=f"{p.total_bytes / 1e6:.1f}",
+                mirror=p.mirror,
+            ),
         )
 
-    with st.spinner("Loading MNIST…"):
+    with st.spinner(_("Loading MNIST…")):
         data, folder_error = load_dataset(show)
     slot.empty()
     if folder_error:
-        st.error(f"Your MNIST folder could not be used: {folder_error}")
-    why = f"Full MNIST is not in use because {data.note}." if data.note else None
-    st.caption(f"**Data:** {data.source}.", help=why)
+        st.error(_("Your MNIST folder could not be used: {why}").format(why=folder_error))
+    why = (
+        _("Full MNIST is not in use because {why}.").format(why=_(data.note)) if data.note else None
+    )
+    st.caption(_("**Data:** {source}.").format(source=text.data_source(data)), help=why)
     return data
 
 
@@ -269,23 +313,30 @@ def render_training() -> None:
 
     A fragment, so that moving one of its controls or pressing Train reruns only this part.
     """
-    st.header("Training race on MNIST")
-    st.caption(text.TRAINING_CAPTION)
+    speak()
+    st.header(_("Training race on MNIST"))
+    st.caption(_(text.TRAINING_CAPTION))
     race_preset_buttons()
     note = st.empty()  # filled once the controls say which preset, if any, is set
     cfg = training_controls()
     preset = active_race_preset()
     if preset is not None:
         note.info(
-            f"**{preset.source}.** Press Train, then notice: {preset.note}",
+            _("**{source}.** Press Train, then notice: {note}").format(
+                source=_(preset.source), note=_(preset.note)
+            ),
             icon=":material/visibility:",
         )
     data = _dataset()
     refusal = training_over_budget(cfg)
     if not cfg.initializers:
-        refusal = "Choose at least one initializer to race."
+        refusal = _("Choose at least one initializer to race.")
     clicked = st.button(
-        "Train", key="train", type="primary", icon=":material/play_arrow:", disabled=bool(refusal)
+        _("Train"),
+        key="train",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=bool(refusal),
     )
     if refusal:
         st.warning(refusal, icon=":material/block:")
@@ -295,7 +346,7 @@ def render_training() -> None:
             run_race(cfg, data, progress, chart)
         except QueueFull:
             progress.warning(
-                text.QUEUE_FULL.format(waiting=RACES.max_waiting), icon=":material/group:"
+                _(text.QUEUE_FULL).format(waiting=RACES.max_waiting), icon=":material/group:"
             )
         except ValueError as e:
             st.error(str(e))
@@ -305,90 +356,103 @@ def render_training() -> None:
     # Here, last in the fragment: a race control reruns only the fragment, and the URL and
     # the link must follow it (a sidebar control reruns everything, this included).
     write_url()
-    st.markdown("**Share these settings:** this link reopens the page as it is set now.")
+    st.markdown(_("**Share these settings:** this link reopens the page as it is set now."))
     config_link()
 
 
 def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> None:
     """The kept race: its curves, then once it finished its table and distinct units per layer
     (else why it stopped)."""
-    curves_frame = loss_frame(run.losses, run.labels)
+    labels = {name: initializer_label(name) for name in run.losses}
+    curves_frame = loss_frame(run.losses, labels)
     curves = charts.loss_chart(
         curves_frame, iterations=run.config.iterations, seeds=run.config.seeds
     )
     chart.altair_chart(curves, width="stretch")
     if run.result is None:
         st.warning(
-            f"Stopped at step {run.step:,} of {run.config.iterations:,}: the page reran while "
-            "training (a control outside the race changed). Press Train to run it again.",
+            _(
+                "Stopped at step {step} of {iterations}: the page reran while training (a "
+                "control outside the race changed). Press Train to run it again."
+            ).format(step=f"{run.step:,}", iterations=f"{run.config.iterations:,}"),
             icon=":material/pause_circle:",
         )
         return
     with st.container(horizontal=True, gap="small"):
         chart_downloads(curves, "loss")
-        table_download(curves_frame, "loss-curves")
-    results = results_frame(run.result)
-    st.dataframe(results, hide_index=True, column_config=RESULT_COLUMNS)
-    table_download(results, "race-results")
-    diverged = diverged_labels(run.result)
+        table_download(curves_frame.rename(columns=_), "loss-curves")
+    show_table(results_frame(run.result, labels), RESULT_COLUMNS, "race-results")
+    diverged = diverged_labels(run.result, labels)
     if diverged:
         st.warning(
-            f"Diverged (the loss became NaN or infinite): {', '.join(diverged)}. A diverged "
-            "network's curve stops at that step, and it gets no test accuracy.",
+            _(
+                "Diverged (the loss became NaN or infinite): {names}. A diverged network's "
+                "curve stops at that step, and it gets no test accuracy."
+            ).format(names=", ".join(diverged)),
             icon=":material/warning:",
         )
+    n = len(run.losses) * run.config.seeds
     st.caption(
-        text.RUN_CAPTION.format(
-            n=len(run.losses) * run.config.seeds, seconds=run.result.seconds, source=run.data_source
+        ngettext(*text.RUN_CAPTION, n).format(
+            n=n, seconds=run.result.seconds, source=text.data_source(run.data)
         )
     )
-    units = charts.units_chart(units_frame(run.result))
+    units = charts.units_chart(units_frame(run.result, labels))
     st.altair_chart(units, width="stretch")
     chart_downloads(units, "distinct-units")
-    st.caption(text.UNITS_CAPTION)
+    st.caption(_(text.UNITS_CAPTION))
     if run.config != current:
         st.caption(
-            ":material/history: These results are from the last run; the controls above have "
-            "changed since. Press Train to race the new settings."
+            ":material/history: "
+            + _(
+                "These results are from the last run; the controls above have changed since. "
+                "Press Train to race the new settings."
+            )
         )
 
 
 @guarded("about")
 def render_about() -> None:
     """What the experiment shows and why, with references and the MNIST credit."""
-    with st.expander("About: what this shows, and why", icon=":material/menu_book:"):
-        st.markdown(text.ABOUT)
-    with st.expander("Every initializer in PyTorch and Keras", icon=":material/table:"):
-        st.caption(text.FRAMEWORKS_CAPTION)
-        frameworks = framework_frame()
+    with st.expander(_("About: what this shows, and why"), icon=":material/menu_book:"):
+        st.markdown(_(text.ABOUT))
+    with st.expander(_("Every initializer in PyTorch and Keras"), icon=":material/table:"):
+        st.caption(_(text.FRAMEWORKS_CAPTION))
+        frameworks = framework_frame(initializer_label).rename(columns=_)
         st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
         table_download(frameworks, "frameworks")
     st.caption(
-        text.LIMITS_NOTE.format(
+        _(text.LIMITS_NOTE).format(
             multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS, races=RACES.slots
         )
     )
 
 
 def main() -> None:
+    url_notices = read_url()  # first: it may set the language
+    speak()
     st.set_page_config(
-        page_title="Init Lab: why weight initialization matters",
+        page_title=_("Init Lab: why weight initialization matters"),
         page_icon=":material/stacked_bar_chart:",
         layout="wide",
     )
+    draw(LANGUAGE, st.sidebar)
+    speak()  # the language just chosen, if it changed
     st.title("Init Lab")
-    st.markdown(text.INTRO)
-    url_notices = read_url()
+    st.markdown(_(text.INTRO))
     if url_notices:
         st.warning(
-            "Some of this link's settings could not be used as they were:\n\n"
+            _("Some of this link's settings could not be used as they were:")
+            + "\n\n"
             + "\n".join(f"- {notice}" for notice in url_notices),
             icon=":material/link_off:",
         )
     cfg = sidebar_controls()
     st.sidebar.caption(
-        "The page's URL holds every setting: copy it, or the link at the end of the training "
-        "race, to share this view."
+        _(
+            "The page's URL holds every setting: copy it, or the link at the end of the "
+            "training race, to share this view."
+        )
     )
     render_activations(cfg)
     st.divider()

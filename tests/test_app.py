@@ -31,9 +31,10 @@ from tests.apptest_helpers import (
     train,
     units_chart,
 )
-from ui import charts, frames, limits, presets
+from ui import charts, frames, limits, presets, text
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN
 from ui.controls import DRAWN_BY_VIEWS
+from ui.labels import initializer_label
 from ui.presets import PRESETS, Preset
 from ui.settings import FWD, Setting
 from ui.settings import RACE_BY_NAME as RACE
@@ -349,9 +350,10 @@ def test_diverged_labels_name_the_seeds_that_diverged() -> None:
             distinct_units={},
         )
 
-    assert frames.diverged_labels(result({"a": (None,), "b": (7,)})) == ["B"]
+    labels = {"a": "A", "b": "B", "c": "C"}
+    assert frames.diverged_labels(result({"a": (None,), "b": (7,)}), labels) == ["B"]
     mixed = result({"a": (None, None, None), "b": (3, None, 9), "c": (1, 2, 3)})
-    assert frames.diverged_labels(mixed) == ["B (2 of 3 seeds)", "C"]
+    assert frames.diverged_labels(mixed, labels) == ["B (2 of 3 seeds)", "C"]
 
 
 def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:
@@ -376,12 +378,12 @@ def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
     """A rerun mid-race stops the script; the curves reported so far stay, marked stopped."""
     losses = {"he_normal": np.linspace(2.3, 1.0, 100)[None]}  # one seed, 100 steps
     at.session_state[RUN_KEY] = TrainRun(
-        DEFAULT_TRAIN, losses, {"he_normal": "He"}, 100, 1.0, "test digits"
+        DEFAULT_TRAIN, losses, {"he_normal": "He"}, 100, 1.0, core.load_sample()
     )
     at.run()
     assert_clean(at)
     assert "Stopped at step 100 of 2,000" in texts(at.warning)
-    assert set(data_of(loss_chart(at))["initializer"]) == {"He"}
+    assert set(data_of(loss_chart(at))["initializer"]) == {initializer_label("he_normal")}
 
 
 def test_app_empty_race_disables_train(at: AppTest) -> None:
@@ -726,7 +728,8 @@ def test_forward_view_survives_an_overflow_at_the_first_layer() -> None:
     view = frames.forward_view(result)
     assert view.histograms.empty and view.stats.empty
     assert list(view.stats.columns) == list(frames.STATS_COLUMNS)
-    assert "overflow" in view.verdict
+    assert view.diagnosis.code == "overflow"
+    assert "overflow" in text.verdict(view.diagnosis)
 
 
 def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
@@ -737,8 +740,11 @@ def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
     depth = frames.depth_frame(result)
     assert np.isfinite(depth.data["std"]).all() and (depth.data["std"] > 0).all()
     assert len(depth.data) == 4 * 3 - 3
-    assert depth.left_out.count("at 1 layer") == 3
-    assert "activation std (predicted)" not in depth.left_out
+    assert depth.left_out == (
+        ("activation std (measured)", 1),
+        ("gradient std (measured)", 1),
+        ("gradient std (predicted)", 1),
+    )
     grads = frames.gradient_histogram_frame(result)
     assert sorted(grads["layer"].unique()) == [1, 2]  # no panel for a layer without gradient
     chart = charts.std_depth_chart(depth.data, series=tuple(s for s, _ in frames.DEPTH_SERIES))
@@ -763,7 +769,7 @@ def test_views_build_for_every_initializer(activation: str) -> None:
             assert grads.to_dict()["facet"]["field"] == "layer"
             depth = charts.std_depth_chart(view.depth.data, series=series)
             assert depth.to_dict()["layer"]
-            assert view.verdict
+            assert text.verdict(view.diagnosis)
 
 
 @pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
@@ -776,12 +782,13 @@ def test_race_frames_build_for_every_initializer(activation: str) -> None:
         lr=1.0,
         data=core.load_sample(),
     )
-    table = frames.results_frame(race)
+    labels = {name: initializer_label(name) for name in race.losses}
+    table = frames.results_frame(race, labels)
     assert len(table) == len(core.INITIALIZERS)
-    chart = charts.loss_chart(frames.loss_frame(race.losses, race.labels), iterations=5)
+    chart = charts.loss_chart(frames.loss_frame(race.losses, labels), iterations=5)
     assert chart.to_dict()["layer"]
-    units = frames.units_frame(race)
+    units = frames.units_frame(race, labels)
     assert units["units"].between(1, 16).all()
     start = units[units["step"] == 0].set_index("initializer")["units"]
-    assert start[core.INITIALIZERS["zeros"].label] == 1
+    assert start[initializer_label("zeros")] == 1
     assert charts.units_chart(units).to_dict()["mark"]["type"] == "line"

@@ -1,9 +1,16 @@
-"""Pure Altair chart builders: a DataFrame in, a chart out, no Streamlit and no maths."""
+"""Pure Altair chart builders: a DataFrame in, a chart out, no Streamlit and no maths.
+
+Titles, axes and tooltips are worded in the language of the run that builds the chart.
+"""
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
+
+from ui.i18n import _
 
 PANEL_WIDTH = 120  # 5 panels fit the main column of a 1280-pixel-wide window
 PANEL_HEIGHT = 110
@@ -12,6 +19,12 @@ PANELS_PER_ROW = 5  # the book's figure shows 5 layers side by side
 BAR_COLOR = "#4C78A8"
 LOSS_COLORS = "tableau10"  # distinct hues: the theme's default palette starts with two blues
 LOSS_CEILING = 2.5  # the book's figure's y-range; higher values are drawn at the top edge
+
+
+def layer_label_expr() -> str:
+    """A Vega expression that heads a facet "Layer 3" in the reader's language."""
+    before, after = _("Layer {n}").split("{n}")
+    return f"{json.dumps(before)} + datum.value + {json.dumps(after)}"
 
 
 def histogram_chart(
@@ -34,12 +47,12 @@ def histogram_chart(
                 axis=alt.Axis(tickCount=4, format="~g"),
             ),
             x2="bin_end:Q",
-            y=alt.Y("count:Q", title="count", axis=alt.Axis(format=",d", tickCount=4)),
+            y=alt.Y("count:Q", title=_("count"), axis=alt.Axis(format=",d", tickCount=4)),
             tooltip=[
-                alt.Tooltip("layer:O", title="layer"),
-                alt.Tooltip("bin_start:Q", title="from", format=".3g"),
-                alt.Tooltip("bin_end:Q", title="to", format=".3g"),
-                alt.Tooltip("count:Q", title="count", format=","),
+                alt.Tooltip("layer:O", title=_("layer")),
+                alt.Tooltip("bin_start:Q", title=_("from"), format=".3g"),
+                alt.Tooltip("bin_end:Q", title=_("to"), format=".3g"),
+                alt.Tooltip("count:Q", title=_("count"), format=","),
             ],
         )
         .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
@@ -48,7 +61,7 @@ def histogram_chart(
         facet=alt.Facet(
             "layer:O",
             title=None,
-            header=alt.Header(labelExpr="'Layer ' + datum.value", labelFontSize=13),
+            header=alt.Header(labelExpr=layer_label_expr(), labelFontSize=13),
         ),
         columns=PANELS_PER_ROW,
         spacing=PANEL_SPACING,
@@ -66,7 +79,7 @@ def loss_chart(
     the top edge, so one exploding network cannot flatten the others.
     """
     domain = alt.Undefined if iterations is None else [1, iterations]
-    x = alt.X("step:Q", title="iteration", scale=alt.Scale(domain=domain, nice=False))
+    x = alt.X("step:Q", title=_("iteration"), scale=alt.Scale(domain=domain, nice=False))
     y_scale = alt.Scale(domain=[0, LOSS_CEILING], clamp=True)
     order = list(dict.fromkeys(df["initializer"]))  # legend and colours in the race's order
     color = alt.Color(
@@ -77,27 +90,35 @@ def loss_chart(
     )
     base = alt.Chart(df).encode(x=x, color=color)
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(
-        y=alt.Y("loss:Q", title="training loss", scale=y_scale)
+        y=alt.Y("loss:Q", title=_("training loss"), scale=y_scale)
     )
-    mean = "mean of the seeds, " if seeds > 1 else ""
+    several = seeds > 1
     tooltip = [
         alt.Tooltip("initializer:N"),
         alt.Tooltip("step:Q", format=","),
-        alt.Tooltip("smoothed:Q", title=f"{mean}smoothed loss", format=".3f"),
-        alt.Tooltip("loss:Q", title=f"{mean}raw loss", format=".3f"),
+        alt.Tooltip(
+            "smoothed:Q",
+            title=_("mean of the seeds, smoothed loss") if several else _("smoothed loss"),
+            format=".3f",
+        ),
+        alt.Tooltip(
+            "loss:Q",
+            title=_("mean of the seeds, raw loss") if several else _("raw loss"),
+            format=".3f",
+        ),
     ]
     layers = [raw]
-    if seeds > 1:
+    if several:
         tooltip += [
-            alt.Tooltip("low:Q", title="lowest seed", format=".3f"),
-            alt.Tooltip("high:Q", title="highest seed", format=".3f"),
+            alt.Tooltip("low:Q", title=_("lowest seed"), format=".3f"),
+            alt.Tooltip("high:Q", title=_("highest seed"), format=".3f"),
         ]
         band = base.mark_area(opacity=0.2).encode(
-            y=alt.Y("low:Q", title="training loss", scale=y_scale), y2=alt.Y2("high:Q")
+            y=alt.Y("low:Q", title=_("training loss"), scale=y_scale), y2=alt.Y2("high:Q")
         )
         layers.append(band)
     smooth = base.mark_line(strokeWidth=2.5).encode(
-        y=alt.Y("smoothed:Q", title="training loss", scale=y_scale), tooltip=tooltip
+        y=alt.Y("smoothed:Q", title=_("training loss"), scale=y_scale), tooltip=tooltip
     )
     return alt.layer(*layers, smooth).properties(height=340)
 
@@ -120,13 +141,13 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
         legend=alt.Legend(orient="top", labelLimit=400, symbolOpacity=1),
     )
     return (
-        alt.Chart(df, title="Distinct units per layer")
+        alt.Chart(df, title=_("Distinct units per layer"))
         .mark_line(point=True, strokeWidth=2)
         .encode(
-            x=alt.X("step:Q", title="iteration (0 = initialization)"),
+            x=alt.X("step:Q", title=_("iteration (0 = initialization)")),
             y=alt.Y(
                 "units:Q",
-                title="distinct units (log scale)",
+                title=_("distinct units (log scale)"),
                 scale=alt.Scale(type="log", domainMin=1, nice=True),
                 axis=alt.Axis(format="~d", values=list(UNITS_TICKS)),
             ),
@@ -134,9 +155,9 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
             detail="layer:O",
             tooltip=[
                 alt.Tooltip("initializer:N"),
-                alt.Tooltip("layer:O", title="hidden layer"),
+                alt.Tooltip("layer:O", title=_("hidden layer")),
                 alt.Tooltip("step:Q", format=","),
-                alt.Tooltip("units:Q", title="distinct units", format=","),
+                alt.Tooltip("units:Q", title=_("distinct units"), format=","),
             ],
         )
         .properties(height=UNITS_HEIGHT)
@@ -167,15 +188,15 @@ def std_depth_chart(df: pd.DataFrame, *, series: tuple[str, ...]) -> alt.LayerCh
     )
     x = alt.X(
         "layer:Q",
-        title="layer",
+        title=_("layer"),
         scale=alt.Scale(nice=False, zero=False),
         axis=alt.Axis(format="d", tickMinStep=1),
     )
-    y = alt.Y("std:Q", title="std (log scale)", scale=alt.Scale(type="log"))
+    y = alt.Y("std:Q", title=_("std (log scale)"), scale=alt.Scale(type="log"))
     tooltip = [
-        alt.Tooltip("series:N", title="series"),
-        alt.Tooltip("layer:Q", title="layer"),
-        alt.Tooltip("std:Q", title="std", format=".3g"),
+        alt.Tooltip("series:N", title=_("series")),
+        alt.Tooltip("layer:Q", title=_("layer")),
+        alt.Tooltip("std:Q", title=_("std"), format=".3g"),
     ]
     base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
@@ -202,7 +223,7 @@ def sweep_heatmap(
     )
     color = alt.Color(
         "log_std:Q",
-        title=["log₁₀ std", f"(clipped to ±{log_std_clip:g})"],
+        title=["log₁₀ std", _("(clipped to ±{clip})").format(clip=f"{log_std_clip:g}")],
         scale=color_scale,
         legend=alt.Legend(orient="right", gradientLength=SWEEP_HEIGHT - 80),
     )
@@ -219,14 +240,14 @@ def sweep_heatmap(
         .encode(
             x=alt.X(
                 "depth_start:Q",
-                title="depth (layers)",
+                title=_("depth (layers)"),
                 scale=alt.Scale(nice=False, zero=False),
                 axis=alt.Axis(format="d", tickMinStep=1, grid=False),
             ),
             x2="depth_end:Q",
             y=alt.Y(
                 "sigma_low:Q",
-                title="σ in W ~ N(0, σ²/n) (log scale)",
+                title=_("σ in W ~ N(0, σ²/n) (log scale)"),
                 scale=y_scale,
                 axis=alt.Axis(values=list(SIGMA_TICKS), format="~g", grid=False),
             ),
@@ -235,8 +256,8 @@ def sweep_heatmap(
             stroke=stroke,
             tooltip=[
                 alt.Tooltip("sigma:Q", title="σ", format=".3g"),
-                alt.Tooltip("depth:Q", title="depth"),
-                alt.Tooltip("std_text:N", title="activation std"),
+                alt.Tooltip("depth:Q", title=_("depth")),
+                alt.Tooltip("std_text:N", title=_("activation std")),
             ],
         )
     )

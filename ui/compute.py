@@ -22,6 +22,7 @@ import core
 from core.mnist import DownloadProgress, MnistError
 from ui.config import ForwardConfig
 from ui.frames import ForwardView, SweepView, forward_view, sweep_view
+from ui.i18n import N_
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -55,7 +56,7 @@ def _data_slot() -> _DataSlot:
     return _DataSlot()
 
 
-LOADING_NOTE = "another visitor's session is loading it right now; later runs will use it"
+LOADING_NOTE = N_("another visitor's session is loading it right now; later runs will use it")
 
 
 def load_dataset(

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui import presets
 from ui.config import ForwardConfig, TrainConfig, forward_config, train_config
+from ui.i18n import _
 from ui.settings import FORWARD, FWD, RACE
 from ui.widgets import draw
 
@@ -22,7 +23,7 @@ def sidebar_controls() -> ForwardConfig:
     """The forward-pass experiment's controls, in the sidebar; a setting that does not apply
     (the custom std of a registry initializer) is not drawn and keeps its default."""
     sb = st.sidebar
-    sb.header("Activations: settings")
+    sb.header(_("Activations: settings"))
     values: dict[str, object] = {}
     for setting in FORWARD:
         if setting.name in DRAWN_BY_VIEWS:
@@ -52,13 +53,13 @@ def training_controls() -> TrainConfig:
 
 def preset_buttons() -> None:
     """One click to each of the book's and the papers' figures (sets the sidebar and the tab)."""
-    _button_row("**The book's settings:**", presets.BOOK_PRESETS)
-    _button_row("**The papers' settings:**", presets.PAPER_PRESETS)
+    _button_row(_("**The book's settings:**"), presets.BOOK_PRESETS)
+    _button_row(_("**The papers' settings:**"), presets.PAPER_PRESETS)
 
 
 def race_preset_buttons() -> None:
     """One click to each training figure (sets the race's controls; Train runs it)."""
-    _button_row("**Races to reproduce:**", presets.RACE_PRESETS)
+    _button_row(_("**Races to reproduce:**"), presets.RACE_PRESETS)
 
 
 def active_preset() -> presets.Preset | None:
@@ -77,5 +78,9 @@ def _button_row(title: str, row_presets: Sequence[presets.Preset | presets.RaceP
     row.markdown(title)
     for preset in row_presets:
         row.button(
-            preset.label, key=preset.key, on_click=presets.apply, args=(preset,), type="secondary"
+            _(preset.label),
+            key=preset.key,
+            on_click=presets.apply,
+            args=(preset,),
+            type="secondary",
         )

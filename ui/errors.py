@@ -15,12 +15,17 @@ from typing import ParamSpec
 
 import streamlit as st
 
+from ui.i18n import N_, _
+
 P = ParamSpec("P")
 LOG = logging.getLogger("initlab")
-SECTION_FAILED = (
+SECTION_FAILED = N_(
     "This part of the page could not be drawn ({section}); the rest of the page and your "
     "settings are kept. Try other settings, or reload the page."
 )
+
+
+SECTIONS = (N_("activations"), N_("training race"), N_("about"))  # the names `guarded` takes
 
 
 def guarded(section: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
@@ -36,7 +41,7 @@ def guarded(section: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
                 render(*args, **kwargs)
             except Exception:
                 LOG.exception("the %s section failed", section)
-                st.error(SECTION_FAILED.format(section=section), icon=":material/error:")
+                st.error(_(SECTION_FAILED).format(section=_(section)), icon=":material/error:")
 
         return run
 

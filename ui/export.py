@@ -18,6 +18,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.i18n import _
+
 AnyChart = (
     alt.Chart
     | alt.LayerChart
@@ -99,7 +101,7 @@ def _download(label: str, data: Callable[[], str | bytes], file: str, mime: str)
         file_name=file,
         mime=mime,
         key=f"export-{file}",
-        help=f"Download `{file}`",
+        help=_("Download `{file}`").format(file=file),
         on_click="ignore",
         type="tertiary",
         icon=":material/download:",

@@ -8,7 +8,7 @@ light chart while it redraws live.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 
 import core
 from core import summary
-from ui import text
+from ui.i18n import N_, _, ngettext
 
 MAX_POINTS = 500  # steps drawn per curve; the smoothing still sees every step
 
@@ -48,15 +48,15 @@ def gradient_histogram_frame(result: core.ForwardResult) -> pd.DataFrame:
     )
 
 
-STATS_COLUMNS = (
-    "Layer",
-    "Mean",
-    "Std",
-    "Saturated",
-    "Dead units",
-    "Exact zeros",
-    "Gradient std",
-    "Weight-gradient std",
+STATS_COLUMNS = (  # catalog messages: the table is shown, and downloaded, translated
+    N_("Layer"),
+    N_("Mean"),
+    N_("Std"),
+    N_("Saturated"),
+    N_("Dead units"),
+    N_("Exact zeros"),
+    N_("Gradient std"),
+    N_("Weight-gradient std"),
 )
 
 
@@ -80,20 +80,21 @@ def stats_frame(result: core.ForwardResult) -> pd.DataFrame:
 
 # The std-vs-depth chart's series, in legend order: (label, LayerStats field).
 DEPTH_SERIES = (
-    ("activation std (measured)", "std"),
-    ("activation std (predicted)", "predicted_std"),
-    ("gradient std (measured)", "grad_std"),
-    ("gradient std (predicted)", "predicted_grad_std"),
+    (N_("activation std (measured)"), "std"),
+    (N_("activation std (predicted)"), "predicted_std"),
+    (N_("gradient std (measured)"), "grad_std"),
+    (N_("gradient std (predicted)"), "predicted_grad_std"),
 )
 DEPTH_COLUMNS = ["layer", "series", "quantity", "source", "std"]
 
 
 @dataclass(frozen=True, slots=True)
 class DepthFrame:
-    """The std-vs-depth chart's rows, and which values were left out of it (and why)."""
+    """The std-vs-depth chart's rows, and which values were left out of it: (series, layers)
+    for each series that lost some."""
 
     data: pd.DataFrame  # columns DEPTH_COLUMNS; only finite, positive std
-    left_out: str  # "" when every value is drawn, else e.g. "gradient std (predicted): 3 layers"
+    left_out: tuple[tuple[str, int], ...]
 
 
 def depth_frame(result: core.ForwardResult) -> DepthFrame:
@@ -110,11 +111,12 @@ def depth_frame(result: core.ForwardResult) -> DepthFrame:
         rows += [(n, label, quantity, source, v) for n, v in kept]
         missing = len(values) - len(kept)
         if missing:
-            dropped.append(f"{label} at {missing} layer{'s' if missing > 1 else ''}")
-    return DepthFrame(pd.DataFrame(rows, columns=DEPTH_COLUMNS), "; ".join(dropped))
+            dropped.append((label, missing))
+    return DepthFrame(pd.DataFrame(rows, columns=DEPTH_COLUMNS), tuple(dropped))
 
 
-LOSS_COLUMNS = ["step", "initializer", "loss", "smoothed", "low", "high"]
+# Catalog messages too: the curves download as a table in the reader's language.
+LOSS_COLUMNS = [N_("step"), N_("initializer"), N_("loss"), N_("smoothed"), N_("low"), N_("high")]
 
 
 def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> pd.DataFrame:
@@ -152,56 +154,63 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
     return pd.concat(parts, ignore_index=True)
 
 
-def results_frame(result: core.TrainResult) -> pd.DataFrame:
-    """The end-of-run table, one row per initializer: final (smoothed) loss and test accuracy
-    averaged over the seeds that trained (`core.summary`), their lowest-to-highest accuracy
-    when there are several, status and shared time."""
+def results_frame(result: core.TrainResult, labels: Mapping[str, str]) -> pd.DataFrame:
+    """The end-of-run table, one row per initializer (named by `labels`): final (smoothed)
+    loss and test accuracy averaged over the seeds that trained (`core.summary`), their
+    lowest-to-highest accuracy when there are several, status and shared time. Column names
+    are catalog messages, translated where the table is shown."""
     rows = []
     for name, s in summary.summarize(result).items():
         row = {
-            "Initializer": result.labels[name],
+            N_("Initializer"): labels[name],
             "Key": name,
-            "Final loss": s.final_loss,
-            "Test accuracy": s.accuracy,
+            N_("Final loss"): s.final_loss,
+            N_("Test accuracy"): s.accuracy,
         }
         if s.seeds > 1:
-            row["Accuracy range"] = (
-                f"{s.accuracy_low:.1%} to {s.accuracy_high:.1%}"
+            row[N_("Accuracy range")] = (
+                _("{low} to {high}").format(
+                    low=f"{s.accuracy_low:.1%}", high=f"{s.accuracy_high:.1%}"
+                )
                 if math.isfinite(s.accuracy_low)
-                else "none trained"
+                else _("none trained")
             )
-        row["Status"] = _status(result.diverged_at[name])
-        row["Time (s, shared)"] = result.seconds
+        row[N_("Status")] = _status(result.diverged_at[name])
+        row[N_("Time (s, shared)")] = result.seconds
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def diverged_labels(result: core.TrainResult) -> list[str]:
+def diverged_labels(result: core.TrainResult, labels: Mapping[str, str]) -> list[str]:
     """The initializers with a diverged network, as labels; "(2 of 3 seeds)" when only some
     of its seeds diverged."""
-    labels = []
+    names = []
     for name, steps in result.diverged_at.items():
         n = sum(step is not None for step in steps)
-        if n:
-            part = f" ({n} of {len(steps)} seeds)" if n < len(steps) else ""
-            labels.append(result.labels[name] + part)
-    return labels
+        if n == len(steps):
+            names.append(labels[name])
+        elif n:
+            part = ngettext("{n} of {seeds} seed", "{n} of {seeds} seeds", len(steps))
+            names.append(f"{labels[name]} ({part.format(n=n, seeds=len(steps))})")
+    return names
 
 
 def _status(diverged_at: tuple[int | None, ...]) -> str:
     """ "trained", "diverged at step 12", or for several seeds "2 of 3 seeds diverged (...)"."""
     steps = [f"{step:,}" for step in diverged_at if step is not None]
     if not steps:
-        return "trained"
+        return _("trained")
     if len(diverged_at) == 1:
-        return f"diverged at step {steps[0]}"
-    return (
-        f"{len(steps)} of {len(diverged_at)} seeds diverged "
-        f"(step{'s' if len(steps) > 1 else ''} {', '.join(steps)})"
+        return _("diverged at step {step}").format(step=steps[0])
+    message = ngettext(
+        "{n} of {seeds} seeds diverged (step {steps})",
+        "{n} of {seeds} seeds diverged (steps {steps})",
+        len(steps),
     )
+    return message.format(n=len(steps), seeds=len(diverged_at), steps=", ".join(steps))
 
 
-def units_frame(result: core.TrainResult) -> pd.DataFrame:
+def units_frame(result: core.TrainResult, labels: Mapping[str, str]) -> pd.DataFrame:
     """Long format for the symmetry chart: step, initializer (label), hidden layer, units.
 
     `units` is how many different units that hidden layer has after that step (step 0 is the
@@ -209,7 +218,7 @@ def units_frame(result: core.TrainResult) -> pd.DataFrame:
     """
     steps = np.asarray(result.checkpoints)
     rows = [
-        {"step": int(step), "initializer": result.labels[name], "layer": layer + 1, "units": int(n)}
+        {"step": int(step), "initializer": labels[name], "layer": layer + 1, "units": int(n)}
         for name, counts in result.distinct_units.items()
         for c, step in enumerate(steps)
         for layer, n in enumerate(counts[0, c])
@@ -225,13 +234,12 @@ class ForwardView:
     grad_histograms: pd.DataFrame
     stats: pd.DataFrame
     depth: DepthFrame
-    verdict: str
+    diagnosis: core.Diagnosis
     overflow_layer: int | None
     grad_overflow_layer: int | None
     x_domain: tuple[float, float]
     grad_x_domain: tuple[float, float]
-    activation_label: str
-    initializer: core.Initializer  # its label, formula and framework calls are shown
+    initializer: core.Initializer  # its formula and framework calls are shown
     weight_variance: float
 
 
@@ -245,23 +253,22 @@ def forward_view(result: core.ForwardResult) -> ForwardView:
         grad_histograms=gradient_histogram_frame(result),
         stats=stats_frame(result),
         depth=depth_frame(result),
-        verdict=text.verdict(core.diagnose(result)),
+        diagnosis=core.diagnose(result),
         overflow_layer=result.overflow_layer,
         grad_overflow_layer=result.grad_overflow_layer,
         x_domain=(float(edges[0]), float(edges[-1])),
         grad_x_domain=(float(grad_edges[0]), float(grad_edges[-1])),
-        activation_label=result.activation.label,
         initializer=result.initializer,
         weight_variance=result.initializer.variance(result.width, result.width),
     )
 
 
-FRAMEWORK_COLUMNS = ["Key", "Initializer", "PyTorch", "Keras"]
+FRAMEWORK_COLUMNS = ["Key", N_("Initializer"), "PyTorch", "Keras"]
 
 
-def framework_frame() -> pd.DataFrame:
-    """One row per registry entry: its key, label and the PyTorch and Keras calls."""
-    rows = [(k, i.label, i.torch, i.keras) for k, i in core.INITIALIZERS.items()]
+def framework_frame(label: Callable[[str], str]) -> pd.DataFrame:
+    """One row per registry entry: its key, `label(key)` and the PyTorch and Keras calls."""
+    rows = [(k, label(k), i.torch, i.keras) for k, i in core.INITIALIZERS.items()]
     return pd.DataFrame(rows, columns=FRAMEWORK_COLUMNS)
 
 
@@ -285,7 +292,6 @@ class SweepView:
 
     cells: pd.DataFrame  # columns SWEEP_COLUMNS; log_std finite, clipped to ±LOG_STD_CLIP
     marked: pd.DataFrame  # columns label, sigma: one row per `core.MARKED_SCALES` entry
-    activation_label: str
     clipped: int  # cells whose std lies beyond the colour range (0 and overflow included)
 
 
@@ -326,5 +332,4 @@ def sweep_view(sweep: core.DepthSweep) -> SweepView:
     marked = pd.DataFrame(
         {"label": list(core.MARKED_SCALES), "sigma": list(core.MARKED_SCALES.values())}
     )
-    label = core.get_activation(sweep.activation).label
-    return SweepView(cells, marked, label, clipped)
+    return SweepView(cells, marked, clipped)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ui.config import DEFAULT_TRAIN, ForwardConfig, TrainConfig
+from ui.i18n import _
 from ui.settings import FWD, RACE_BY_NAME
 
 # The caps on one setting are the settings table's; these name the ones the budgets read.
@@ -55,21 +56,32 @@ def cap_forward(cfg: ForwardConfig) -> Capped:
     cuts: list[str] = []
     layers = min(cfg.layers, max(1, int(WEIGHT_BUDGET // _weight_cost(cfg.width, cfg.init))))
     if layers < cfg.layers:
-        what = "orthogonal weights need a QR per layer; " if cfg.init == "orthogonal" else ""
-        cuts.append(
-            f"{layers} of {cfg.layers} layers ({what}layers × width² is capped at "
-            f"{WEIGHT_BUDGET / 1e6:g} M weights)"
+        cut = (
+            _(
+                "{layers} of {total} layers (orthogonal weights need a QR per layer; layers × "
+                "width² is capped at {budget} M weights)"
+            )
+            if cfg.init == "orthogonal"
+            else _("{layers} of {total} layers (layers × width² is capped at {budget} M weights)")
         )
+        cuts.append(cut.format(layers=layers, total=cfg.layers, budget=f"{WEIGHT_BUDGET / 1e6:g}"))
     fit = ACTIVATION_BUDGET // (layers * cfg.width)
     samples = min(cfg.samples, max(MIN_SAMPLES, fit // SAMPLES_STEP * SAMPLES_STEP))
     if samples < cfg.samples:
+        cut = _(
+            "{samples} of {total} samples (layers × width × samples is capped at {budget} M "
+            "activations)"
+        )
         cuts.append(
-            f"{samples:,} of {cfg.samples:,} samples (layers × width × samples is capped at "
-            f"{ACTIVATION_BUDGET / 1e6:g} M activations)"
+            cut.format(
+                samples=f"{samples:,}",
+                total=f"{cfg.samples:,}",
+                budget=f"{ACTIVATION_BUDGET / 1e6:g}",
+            )
         )
     if not cuts:
         return Capped(cfg, "")
-    notice = "Capped to keep this public demo fast: showing " + " and ".join(cuts) + "."
+    notice = _("Capped to keep this public demo fast: showing {cuts}.").format(cuts="; ".join(cuts))
     return Capped(replace(cfg, layers=layers, samples=samples), notice)
 
 
@@ -85,15 +97,16 @@ def training_cost(cfg: TrainConfig) -> float:
 def training_over_budget(cfg: TrainConfig) -> str:
     """Why `cfg` may not run on the public demo, or "" if it may."""
     if cfg.iterations > MAX_ITERATIONS:
-        return f"Training is capped at {MAX_ITERATIONS:,} iterations on this public demo."
+        return _("Training is capped at {max} iterations on this public demo.").format(
+            max=f"{MAX_ITERATIONS:,}"
+        )
     ratio = training_cost(cfg) / training_cost(DEFAULT_TRAIN)
     if ratio <= TRAIN_BUDGET_MULTIPLE:
         return ""
-    return (
-        f"This run would cost {ratio:.1f}× the default race; this public demo allows "
-        f"{TRAIN_BUDGET_MULTIPLE}×. Use fewer iterations, initializers, seeds or units, or a "
-        "smaller batch."
-    )
+    return _(
+        "This run would cost {ratio}× the default race; this public demo allows {allowed}×. "
+        "Use fewer iterations, initializers, seeds or units, or a smaller batch."
+    ).format(ratio=f"{ratio:.1f}", allowed=TRAIN_BUDGET_MULTIPLE)
 
 
 # The σ × depth map: every σ (about 42) runs one (samples × width) @ (width × width) product per
@@ -117,15 +130,14 @@ def cap_sweep(width: int, depth: int) -> CappedSweep:
     cuts: list[str] = []
     w = min(width, MAX_SWEEP_WIDTH)
     if w < width:
-        cuts.append(f"{w} of {width:,} units per layer")
+        cuts.append(_("{kept} of {total} units per layer").format(kept=w, total=f"{width:,}"))
     d = min(depth, max(1, SWEEP_BUDGET // (w * w)))
     if d < depth:
-        cuts.append(f"{d} of {depth} layers")
+        cuts.append(_("{kept} of {total} layers").format(kept=d, total=depth))
     if not cuts:
         return CappedSweep(w, d, "")
-    notice = (
-        "Capped to keep this public demo fast: the map shows "
-        + " and ".join(cuts)
-        + f" (width² × depth is capped at {SWEEP_BUDGET / 1e6:g} M)."
-    )
+    notice = _(
+        "Capped to keep this public demo fast: the map shows {cuts} (width² × depth is capped "
+        "at {budget} M)."
+    ).format(cuts="; ".join(cuts), budget=f"{SWEEP_BUDGET / 1e6:g}")
     return CappedSweep(w, d, notice)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, replace
 import streamlit as st
 
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, TrainConfig
+from ui.i18n import N_
 from ui.settings import BY_KEY, FWD, RACE_BY_NAME, VIEWS
 from ui.url_state import same_value
 
@@ -65,58 +66,71 @@ class RacePreset:
 BOOK_PRESETS: tuple[Preset, ...] = (
     Preset(
         "preset_sigmoid_std_1",
-        "Sigmoid · std 1",
-        "The book, sigmoid with std 1",
+        N_("Sigmoid · std 1"),
+        N_("The book, sigmoid with std 1"),
         "sigmoid",
         "std_1",
-        "the activations pile up at 0 and 1: about half of each layer sits where the sigmoid's "
-        "slope is below 5 % of its maximum (the table's Saturated column), so gradients vanish "
-        "there.",
+        N_(
+            "the activations pile up at 0 and 1: about half of each layer sits where the sigmoid's "
+            "slope is below 5 % of its maximum (the table's Saturated column), so gradients vanish "
+            "there."
+        ),
     ),
     Preset(
         "preset_sigmoid_std_0.01",
-        "Sigmoid · std 0.01",
-        "The book, sigmoid with std 0.01",
+        N_("Sigmoid · std 0.01"),
+        N_("The book, sigmoid with std 0.01"),
         "sigmoid",
         "std_0.01",
-        "every layer's activations crowd around 0.5 (std about 0.01): gradients still flow, but "
-        "the units all output nearly the same value, so the layer has little expressive power.",
+        N_(
+            "every layer's activations crowd around 0.5 (std about 0.01): gradients still flow, "
+            "but the units all output nearly the same value, so the layer has little expressive "
+            "power."
+        ),
     ),
     Preset(
         "preset_sigmoid_lecun_normal",
-        "Sigmoid · Xavier",
-        'The book, sigmoid with "Xavier" √(1/n)',
+        N_("Sigmoid · Xavier"),
+        N_('The book, sigmoid with "Xavier" √(1/n)'),
         "sigmoid",
         "lecun_normal",
-        "every layer keeps a spread of values (std 0.1-0.2, about ten times that of std 0.01), "
-        "so its units differ from each other: the book's healthy picture.",
+        N_(
+            "every layer keeps a spread of values (std 0.1-0.2, about ten times that of std 0.01), "
+            "so its units differ from each other: the book's healthy picture."
+        ),
     ),
     Preset(
         "preset_relu_std_0.01",
-        "ReLU · std 0.01",
-        "The book, ReLU with std 0.01",
+        N_("ReLU · std 0.01"),
+        N_("The book, ReLU with std 0.01"),
         "relu",
         "std_0.01",
-        "the activations shrink about 15-fold per layer towards 0 (std about 0.06 at layer 1, "
-        "10⁻⁶ at layer 5), and the weight gradients in the table are tiny too.",
+        N_(
+            "the activations shrink about 15-fold per layer towards 0 (std about 0.06 at layer 1, "
+            "10⁻⁶ at layer 5), and the weight gradients in the table are tiny too."
+        ),
     ),
     Preset(
         "preset_relu_lecun_normal",
-        "ReLU · Xavier",
-        'The book, ReLU with "Xavier" √(1/n)',
+        N_("ReLU · Xavier"),
+        N_('The book, ReLU with "Xavier" √(1/n)'),
         "relu",
         "lecun_normal",
-        "ReLU zeroes half of its inputs, so √(1/n) loses half the variance at every layer: the "
-        "std falls by about √2 per layer (0.58 at layer 1, 0.15 at layer 5).",
+        N_(
+            "ReLU zeroes half of its inputs, so √(1/n) loses half the variance at every layer: the "
+            "std falls by about √2 per layer (0.58 at layer 1, 0.15 at layer 5)."
+        ),
     ),
     Preset(
         "preset_relu_he_normal",
-        "ReLU · He",
-        "The book, ReLU with He √(2/n)",
+        N_("ReLU · He"),
+        N_("The book, ReLU with He √(2/n)"),
         "relu",
         "he_normal",
-        "√(2/n) makes up for the half that ReLU zeroes: the std stays about 0.8 at every layer, "
-        "and the back-propagated gradient's stays about 0.7.",
+        N_(
+            "√(2/n) makes up for the half that ReLU zeroes: the std stays about 0.8 at every "
+            "layer, and the back-propagated gradient's stays about 0.7."
+        ),
     ),
 )
 
@@ -126,52 +140,64 @@ BOOK_PRESETS: tuple[Preset, ...] = (
 PAPER_PRESETS: tuple[Preset, ...] = (
     Preset(
         "paper_glorot_fig6_standard",
-        "Glorot Fig. 6 · standard",
-        "Glorot & Bengio, Fig. 6 (top): tanh, standard init U(±1/√n)",
+        N_("Glorot Fig. 6 · standard"),
+        N_("Glorot & Bengio, Fig. 6 (top): tanh, standard init U(±1/√n)"),
         "tanh",
         "torch_default",
-        "the activations shrink towards 0 layer after layer (std about 0.46 at layer 1, 0.05 "
-        "at layer 5), so the peak at 0 grows with depth.",
+        N_(
+            "the activations shrink towards 0 layer after layer (std about 0.46 at layer 1, 0.05 "
+            "at layer 5), so the peak at 0 grows with depth."
+        ),
     ),
     Preset(
         "paper_glorot_fig6_normalized",
-        "Glorot Fig. 6 · normalized",
-        "Glorot & Bengio, Fig. 6 (bottom): tanh, normalized init",
+        N_("Glorot Fig. 6 · normalized"),
+        N_("Glorot & Bengio, Fig. 6 (bottom): tanh, normalized init"),
         "tanh",
         "glorot_uniform",
-        "the layers stay much more alike (std about 0.63 at layer 1, 0.32 at layer 5, against "
-        "0.46 to 0.05 with the standard init).",
+        N_(
+            "the layers stay much more alike (std about 0.63 at layer 1, 0.32 at layer 5, against "
+            "0.46 to 0.05 with the standard init)."
+        ),
     ),
     Preset(
         "paper_glorot_fig7_standard",
-        "Glorot Fig. 7 · gradients",
-        "Glorot & Bengio, Fig. 7 (top): back-propagated gradients, tanh, standard init",
+        N_("Glorot Fig. 7 · gradients"),
+        N_("Glorot & Bengio, Fig. 7 (top): back-propagated gradients, tanh, standard init"),
         "tanh",
         "torch_default",
-        "on the way down from layer 5 to layer 1 the gradient ∂L/∂z shrinks about 12-fold (std "
-        "1.0 to 0.08), while the weight gradients in the table stay about equal across layers "
-        "(their Fig. 8).",
+        N_(
+            "on the way down from layer 5 to layer 1 the gradient ∂L/∂z shrinks about 12-fold (std "
+            "1.0 to 0.08), while the weight gradients in the table stay about equal across layers "
+            "(their Fig. 8)."
+        ),
         view="Backward",
     ),
     Preset(
         "paper_he_fig3_lecun",
-        "He Fig. 3 · √(1/n)",
-        'He et al., Fig. 3: a 30-layer ReLU net with "Xavier" √(1/n), which stalled in training',
+        N_("He Fig. 3 · √(1/n)"),
+        N_(
+            'He et al., Fig. 3: a 30-layer ReLU net with "Xavier" √(1/n), which stalled in training'
+        ),
         "relu",
         "lecun_normal",
-        "each layer halves the variance, so the std falls by √2 per layer, from about 0.58 at "
-        "layer 1 to a few 10⁻⁵ at layer 30.",
+        N_(
+            "each layer halves the variance, so the std falls by √2 per layer, from about 0.58 at "
+            "layer 1 to a few 10⁻⁵ at layer 30."
+        ),
         layers=30,
     ),
     Preset(
         "paper_he_fig3_he",
-        "He Fig. 3 · √(2/n)",
-        "He et al., Fig. 3: a 30-layer ReLU net with √(2/n), which trained",
+        N_("He Fig. 3 · √(2/n)"),
+        N_("He et al., Fig. 3: a 30-layer ReLU net with √(2/n), which trained"),
         "relu",
         "he_normal",
-        "the std stays of order 1 through all 30 layers (about 0.8 at layer 1); ReLU is "
-        "scale-free, so these are √(1/n)'s activations times √2 per layer, with the same dead "
-        "units.",
+        N_(
+            "the std stays of order 1 through all 30 layers (about 0.8 at layer 1); ReLU is "
+            "scale-free, so these are √(1/n)'s activations times √2 per layer, with the same dead "
+            "units."
+        ),
         layers=30,
     ),
 )
@@ -181,34 +207,40 @@ PRESETS = (*BOOK_PRESETS, *PAPER_PRESETS)
 RACE_PRESETS: tuple[RacePreset, ...] = (
     RacePreset(
         "race_book",
-        "The book's race",
-        "The book, Fig. 6-15: ReLU, 4 layers of 100, std 0.01 vs √(1/n) vs He",
+        N_("The book's race"),
+        N_("The book, Fig. 6-15: ReLU, 4 layers of 100, std 0.01 vs √(1/n) vs He"),
         DEFAULT_TRAIN,
-        "std 0.01 never leaves ln 10 ≈ 2.30 (chance, 10 % accuracy): its signal vanishes on "
-        "the way up, so no gradient reaches the weights. √(1/n) and He both learn, He faster.",
+        N_(
+            "std 0.01 never leaves ln 10 ≈ 2.30 (chance, 10 % accuracy): its signal vanishes on "
+            "the way up, so no gradient reaches the weights. √(1/n) and He both learn, He faster."
+        ),
     ),
     RacePreset(
         "race_he_fig3",
-        "He Fig. 3 · 30 layers",
-        "He et al., Fig. 3: 30 ReLU layers of 100, √(1/n) vs He's √(2/n)",
+        N_("He Fig. 3 · 30 layers"),
+        N_("He et al., Fig. 3: 30 ReLU layers of 100, √(1/n) vs He's √(2/n)"),
         replace(DEFAULT_TRAIN, initializers=("lecun_normal", "he_normal"), layers=30),
-        "√(1/n) halves the variance at each of the 30 layers, so it sits near 2.30 for most "
-        "of the run; He keeps it and trains.",
+        N_(
+            "√(1/n) halves the variance at each of the 30 layers, so it sits near 2.30 for most "
+            "of the run; He keeps it and trains."
+        ),
     ),
     RacePreset(
         "race_batch_norm",
-        "Batch norm rescues std 0.01",
-        "The book, §6.3 (Fig. 6-19): the book's race with batch norm",
+        N_("Batch norm rescues std 0.01"),
+        N_("The book, §6.3 (Fig. 6-19): the book's race with batch norm"),
         replace(DEFAULT_TRAIN, batch_norm=True),
-        "with batch norm every initializer learns, std 0.01 included (compare the book's race, "
-        "where it stays at 2.30): each layer's input is rescaled whatever the weights' scale.",
+        N_(
+            "with batch norm every initializer learns, std 0.01 included (compare the book's race, "
+            "where it stays at 2.30): each layer's input is rescaled whatever the weights' scale."
+        ),
     ),
     RacePreset(
         "race_seeds",
-        "√(1/n) vs He · 3 seeds",
-        "√(1/n) vs He, three draws of the weights each",
+        N_("√(1/n) vs He · 3 seeds"),
+        N_("√(1/n) vs He, three draws of the weights each"),
         replace(DEFAULT_TRAIN, initializers=("lecun_normal", "he_normal"), seeds=3),
-        "the bands (lowest to highest seed) stay apart: He's lead is not the luck of one draw.",
+        N_("the bands (lowest to highest seed) stay apart: He's lead is not the luck of one draw."),
     ),
 )
 

@@ -23,9 +23,11 @@ from types import MappingProxyType
 from typing import Literal
 
 import core
+from ui.i18n import LANGUAGES, N_, _
+from ui.labels import CUSTOM_LABEL, activation_label, initializer_label, optimizer_label
 
 Kind = Literal["select", "multiselect", "slider", "select_slider", "number", "toggle", "tabs"]
-Section = Literal["fwd", "race"]
+Section = Literal["page", "fwd", "race"]
 
 CUSTOM_INIT = "custom"  # the initializer choice that reads its std from its own widget
 MAX_SEED = 2**31 - 1
@@ -59,8 +61,8 @@ class Setting:
 
     @property
     def key(self) -> str:
-        """The widget's key, also its URL query parameter."""
-        return f"{self.section}.{self.name}"
+        """The widget's key, also its URL query parameter (a page-wide setting's is its name)."""
+        return self.name if self.section == "page" else f"{self.section}.{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,124 +73,130 @@ class Parsed:
     problem: str = ""
 
 
-def _label_of(registry: Mapping[str, object]) -> Callable[[object], str]:
-    return lambda key: getattr(registry[str(key)], "label", str(key))
-
-
 def _init_label(key: object) -> str:
-    return "Custom std" if key == CUSTOM_INIT else core.INITIALIZERS[str(key)].label
+    return _(CUSTOM_LABEL) if key == CUSTOM_INIT else initializer_label(str(key))
 
 
-BATCH_NORM_HELP = (
+BATCH_NORM_HELP = N_(
     "The book's §6.3: standardize every hidden unit's input over the batch (mean 0, variance "
     "1, then a learned scale and shift) before the activation, whatever the weights' scale."
 )
 # The activations section's tabs: labels on the page, and their spellings in the URL.
-VIEWS = ("Forward", "Backward", "Std vs depth", "σ × depth")
+VIEWS = (N_("Forward"), N_("Backward"), N_("Std vs depth"), N_("σ × depth"))
 VIEW_CODES = ("forward", "backward", "depth", "sweep")
 
 FORWARD: tuple[Setting, ...] = (
     Setting(
-        "fwd", "activation", "select", "Activation", "sigmoid",
-        options=tuple(core.ACTIVATIONS), format_option=_label_of(core.ACTIVATIONS),
+        "fwd", "activation", "select", N_("Activation"), "sigmoid",
+        options=tuple(core.ACTIVATIONS), format_option=activation_label,
         old_key="activation",
     ),
     Setting(
-        "fwd", "init", "select", "Initial weights", "std_1",
+        "fwd", "init", "select", N_("Initial weights"), "std_1",
         options=(*core.INITIALIZERS, CUSTOM_INIT), format_option=_init_label,
-        help="*Custom std* draws W from a normal distribution with the std you choose.",
+        help=N_("*Custom std* draws W from a normal distribution with the std you choose."),
         old_key="init",
     ),
     Setting(
-        "fwd", "std", "number", "Custom std", 0.05, low=0.0001, high=10.0, step=0.01,
+        "fwd", "std", "number", N_("Custom std"), 0.05, low=0.0001, high=10.0, step=0.01,
         old_key="std", applies_when=("init", CUSTOM_INIT),
     ),
     Setting(
-        "fwd", "layers", "slider", "Hidden layers", 5, low=1, high=30,
+        "fwd", "layers", "slider", N_("Hidden layers"), 5, low=1, high=30,
         step=1, capped=True, old_key="layers",
     ),
     Setting(
-        "fwd", "width", "slider", "Units per layer", 100, low=10, high=1000,
+        "fwd", "width", "slider", N_("Units per layer"), 100, low=10, high=1000,
         step=10, capped=True, old_key="width",
     ),
     Setting(
-        "fwd", "samples", "slider", "Input samples", 1000, low=100,
+        "fwd", "samples", "slider", N_("Input samples"), 1000, low=100,
         high=5000, step=100, capped=True,
-        help="Random inputs x ~ N(0, 1), one row each.", old_key="samples",
+        help=N_("Random inputs x ~ N(0, 1), one row each."), old_key="samples",
     ),
-    Setting("fwd", "seed", "number", "Seed", 0, low=0, high=MAX_SEED, step=1, old_key="seed"),
+    Setting("fwd", "seed", "number", N_("Seed"), 0, low=0, high=MAX_SEED, step=1, old_key="seed"),
     Setting(
-        "fwd", "exclude_zeros", "toggle", "Hide the spike at zero", False,
-        help="ReLU outputs exactly 0 for every negative input; hiding those zeros shows the "
-        "shape of the rest. The table still counts them.",
+        "fwd", "exclude_zeros", "toggle", N_("Hide the spike at zero"), False,
+        help=N_(
+            "ReLU outputs exactly 0 for every negative input; hiding those zeros shows the "
+            "shape of the rest. The table still counts them."
+        ),
         old_key="nozero",
     ),
     Setting(
-        "fwd", "batch_norm", "toggle", "Batch norm", False, help=BATCH_NORM_HELP, old_key="bn"
+        "fwd", "batch_norm", "toggle", N_("Batch norm"), False, help=BATCH_NORM_HELP, old_key="bn"
     ),
     Setting(
-        "fwd", "view", "tabs", "View", VIEWS[0], options=VIEWS, url_codes=VIEW_CODES,
+        "fwd", "view", "tabs", N_("View"), VIEWS[0], options=VIEWS, url_codes=VIEW_CODES,
         old_key="view",
     ),
     Setting(
-        "fwd", "sweep_depth", "slider", "Depth (layers)", 50, low=1,
+        "fwd", "sweep_depth", "slider", N_("Depth (layers)"), 50, low=1,
         high=100, step=1, capped=True,
-        help="The map shows the activation std after every layer up to this depth.",
+        help=N_("The map shows the activation std after every layer up to this depth."),
         old_key="maxdepth", applies_when=("view", VIEWS[3]),
     ),
 )  # fmt: skip
 
 RACE: tuple[Setting, ...] = (
     Setting(
-        "race", "initializers", "multiselect", "Initializers to race",
+        "race", "initializers", "multiselect", N_("Initializers to race"),
         ("std_0.01", "lecun_normal", "he_normal"),
-        options=tuple(core.INITIALIZERS), format_option=_label_of(core.INITIALIZERS),
-        help="LeCun normal is the book's 'Xavier' (√(1/n)); Glorot is Glorot & Bengio's.",
+        options=tuple(core.INITIALIZERS), format_option=initializer_label,
+        help=N_("LeCun normal is the book's 'Xavier' (√(1/n)); Glorot is Glorot & Bengio's."),
         old_key="race",
     ),
     Setting(
-        "race", "activation", "select", "Activation", "relu", options=tuple(core.ACTIVATIONS),
-        format_option=_label_of(core.ACTIVATIONS), old_key="tact",
+        "race", "activation", "select", N_("Activation"), "relu", options=tuple(core.ACTIVATIONS),
+        format_option=activation_label, old_key="tact",
     ),
     Setting(
-        "race", "layers", "slider", "Hidden layers", 4, low=1, high=30, step=1,
-        help="He et al.'s Fig. 3 trains 30 layers.", old_key="depth",
+        "race", "layers", "slider", N_("Hidden layers"), 4, low=1, high=30, step=1,
+        help=N_("He et al.'s Fig. 3 trains 30 layers."), old_key="depth",
     ),
     Setting(
-        "race", "units", "select_slider", "Units per layer", 100,
+        "race", "units", "select_slider", N_("Units per layer"), 100,
         options=(25, 50, 100, 200, 300, 500), old_key="units",
     ),
     Setting(
-        "race", "iterations", "slider", "Iterations", 2000, low=10,
+        "race", "iterations", "slider", N_("Iterations"), 2000, low=10,
         high=5000, step=10, capped=True, old_key="iters",
     ),
     Setting(
-        "race", "batch_size", "select_slider", "Batch size", 128,
+        "race", "batch_size", "select_slider", N_("Batch size"), 128,
         options=(16, 32, 64, 128, 256, 512), old_key="batch",
     ),
     Setting(
-        "race", "lr", "select_slider", "Learning rate", 0.01,
+        "race", "lr", "select_slider", N_("Learning rate"), 0.01,
         options=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), old_key="lr",
     ),
     Setting(
-        "race", "optimizer", "select", "Optimizer", "sgd", options=tuple(core.OPTIMIZERS),
-        old_key="opt",
+        "race", "optimizer", "select", N_("Optimizer"), "sgd", options=tuple(core.OPTIMIZERS),
+        format_option=optimizer_label, old_key="opt",
     ),
-    Setting("race", "seed", "number", "Seed", 0, low=0, high=MAX_SEED, step=1, old_key="tseed"),
+    Setting("race", "seed", "number", N_("Seed"), 0, low=0, high=MAX_SEED, step=1, old_key="tseed"),
     Setting(
-        "race", "seeds", "slider", "Seeds per initializer", 1, low=1, high=5, step=1,
-        help="Train each initializer this many times, from different initial weights (the "
-        "batches stay the same): the chart draws their mean over a band from the lowest to "
-        "the highest.",
+        "race", "seeds", "slider", N_("Seeds per initializer"), 1, low=1, high=5, step=1,
+        help=N_(
+            "Train each initializer this many times, from different initial weights (the "
+            "batches stay the same): the chart draws their mean over a band from the lowest "
+            "to the highest."
+        ),
         old_key="seeds",
     ),
     Setting(
-        "race", "batch_norm", "toggle", "Batch norm", False, help=BATCH_NORM_HELP,
+        "race", "batch_norm", "toggle", N_("Batch norm"), False, help=BATCH_NORM_HELP,
         old_key="tbn",
     ),
 )  # fmt: skip
 
-SETTINGS: tuple[Setting, ...] = (*FORWARD, *RACE)
+# Page-wide: the language. Its label is the same in every language, so it can be found.
+LANGUAGE = Setting(
+    "page", "lang", "select", "Language · 语言 · 言語", "en", options=tuple(LANGUAGES),
+    format_option=LANGUAGES.__getitem__,
+)  # fmt: skip
+
+SETTINGS: tuple[Setting, ...] = (LANGUAGE, *FORWARD, *RACE)
 BY_KEY: Mapping[str, Setting] = MappingProxyType({s.key: s for s in SETTINGS})
 FWD: Mapping[str, Setting] = MappingProxyType({s.name: s for s in FORWARD})
 RACE_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in RACE})
@@ -201,7 +209,8 @@ def defaults(section: Sequence[Setting]) -> dict[str, object]:
 
 
 def parse(setting: Setting, raw: Sequence[str]) -> Parsed:
-    """A URL's values for `setting` as a valid widget value, and what was changed."""
+    """A URL's values for `setting` as a valid widget value, and what was changed (worded
+    in the current language)."""
     if not raw:
         return Parsed(setting.default)
     if setting.kind == "multiselect":
@@ -213,13 +222,13 @@ def parse(setting: Setting, raw: Sequence[str]) -> Parsed:
         word = text.lower()
         if word in TRUE_WORDS or word in FALSE_WORDS:
             return Parsed(word in TRUE_WORDS)
-        return _fallback(setting, text, "is not on or off")
+        return _fallback(setting, text, PROBLEMS["not_on_off"])
     try:
         number = float(text)
     except ValueError:
-        return _fallback(setting, text, "is not a number")
+        number = math.nan
     if math.isnan(number):
-        return _fallback(setting, text, "is not a number")
+        return _fallback(setting, text, PROBLEMS["not_a_number"])
     if setting.kind == "select_slider":
         return _parse_nearest_option(setting, text, number)
     return _parse_range(setting, text, number)
@@ -238,13 +247,50 @@ def to_url(setting: Setting, value: object) -> list[str]:
     return [repr(value) if isinstance(value, float) else str(value)]
 
 
+# What a notice says when a URL value had to change; {value} is the URL's, {shown} the page's.
+PROBLEMS: Mapping[str, str] = MappingProxyType(
+    {
+        "not_a_number": N_(
+            "**{setting}**: the link's {value} is not a number, so it shows {shown}."
+        ),
+        "not_on_off": N_(
+            "**{setting}**: the link's {value} is not on or off, so it shows {shown}."
+        ),
+        "not_a_choice": N_(
+            "**{setting}**: the link's {value} is not one of its choices, so it shows {shown}."
+        ),
+        "above_cap": N_(
+            "**{setting}**: the link's {value} is above {limit}, this demo's cap, so it shows "
+            "{shown}."
+        ),
+        "above": N_("**{setting}**: the link's {value} is above {limit}, so it shows {shown}."),
+        "below": N_("**{setting}**: the link's {value} is below {limit}, so it shows {shown}."),
+        "off_step": N_(
+            "**{setting}**: the link's {value} is not on its steps of {limit}, so it shows {shown}."
+        ),
+    }
+)
+
+
+def shown_value(setting: Setting, value: object) -> str:
+    """A value as the widget shows it: an option's label, a number with its thousands."""
+    if setting.format_option is not None:
+        return setting.format_option(value)
+    if setting.kind == "tabs":
+        return _(str(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+    return str(value)
+
+
 def _parse_many(setting: Setting, raw: Sequence[str]) -> Parsed:
     chosen = list(dict.fromkeys(v for v in raw if v in setting.options))
     unknown = [v for v in raw if v not in setting.options]
     if not unknown:
         return Parsed(tuple(chosen))
-    what = ", ".join(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
-    return Parsed(tuple(chosen), f"**{setting.label}**: left out {what}, which it does not offer.")
+    values = ", ".join(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+    message = _("**{setting}**: left out {values}, which it does not offer.")
+    return Parsed(tuple(chosen), message.format(setting=_(setting.label), values=values))
 
 
 def _parse_choice(setting: Setting, text: str) -> Parsed:
@@ -252,7 +298,7 @@ def _parse_choice(setting: Setting, text: str) -> Parsed:
         return Parsed(text)
     if text in setting.url_codes:
         return Parsed(setting.options[setting.url_codes.index(text)])
-    return _fallback(setting, text, "is not one of its choices")
+    return _fallback(setting, text, PROBLEMS["not_a_choice"])
 
 
 def _parse_nearest_option(setting: Setting, text: str, number: float) -> Parsed:
@@ -262,8 +308,7 @@ def _parse_nearest_option(setting: Setting, text: str, number: float) -> Parsed:
         return Parsed(setting.options[options.index(number)])
     clipped = min(max(number, options[0]), options[-1])
     nearest = min(range(len(options)), key=lambda i: abs(math.log(clipped / options[i])))
-    chosen = setting.options[nearest]
-    return Parsed(chosen, _problem(setting, text, f"is not a choice, so it shows {chosen}"))
+    return _changed(setting, text, setting.options[nearest], PROBLEMS["not_a_choice"])
 
 
 def _parse_range(setting: Setting, text: str, number: float) -> Parsed:
@@ -277,16 +322,11 @@ def _parse_range(setting: Setting, text: str, number: float) -> Parsed:
     if value == number:
         return Parsed(value)
     if number > high:
-        why = f"is above {_number(high)}" + (", this demo's cap" if setting.capped else "")
-    elif number < low:
-        why = f"is below {_number(low)}"
+        message = PROBLEMS["above_cap" if setting.capped else "above"]
     else:
-        why = f"is not on its steps of {_number(setting.step or 1)}"
-    return Parsed(value, _problem(setting, text, f"{why}, so it shows {_number(value)}"))
-
-
-def _number(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+        message = PROBLEMS["below" if number < low else "off_step"]
+    limit = high if number > high else low if number < low else setting.step or 1
+    return _changed(setting, text, value, message, limit=shown_value(setting, limit))
 
 
 def _quote(text: str) -> str:
@@ -295,11 +335,14 @@ def _quote(text: str) -> str:
     return "`" + short.replace("`", "'").replace("\n", " ") + "`"
 
 
-def _fallback(setting: Setting, text: str, why: str) -> Parsed:
+def _fallback(setting: Setting, text: str, message: str) -> Parsed:
     """The default, with the reason the URL's value could not be used."""
-    shown = (setting.format_option or str)(setting.default)
-    return Parsed(setting.default, _problem(setting, text, f"{why}, so it shows {shown}"))
+    return _changed(setting, text, setting.default, message)
 
 
-def _problem(setting: Setting, text: str, why: str) -> str:
-    return f"**{setting.label}**: the link's {_quote(text)} {why}."
+def _changed(setting: Setting, text: str, value: object, message: str, **figures: str) -> Parsed:
+    """`value` in place of the URL's `text`, and `message` (a catalog message) saying so."""
+    words = _(message).format(
+        setting=_(setting.label), value=_quote(text), shown=shown_value(setting, value), **figures
+    )
+    return Parsed(value, words)

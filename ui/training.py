@@ -17,6 +17,8 @@ from streamlit.delta_generator import DeltaGenerator
 import core
 from ui import charts, frames, race_queue
 from ui.config import TrainConfig
+from ui.i18n import _
+from ui.labels import initializer_label
 
 RUN_KEY = "train_run"
 REDRAW_SECONDS = 1.0  # the chart is redrawn at most once a second; the progress bar every report
@@ -32,7 +34,7 @@ class TrainRun:
     labels: dict[str, str]
     step: int
     elapsed: float
-    data_source: str
+    data: core.Dataset  # the digits it trained on (shared, read-only: no copy is kept)
     result: core.TrainResult | None = None
 
 
@@ -41,7 +43,9 @@ def stored_run() -> TrainRun | None:
 
 
 def progress_text(step: int, iterations: int, elapsed: float) -> str:
-    return f"Training: step {step:,} of {iterations:,} · {elapsed:.1f} s"
+    return _("Training: step {step} of {iterations} · {seconds} s").format(
+        step=f"{step:,}", iterations=f"{iterations:,}", seconds=f"{elapsed:.1f}"
+    )
 
 
 def run_race(
@@ -61,8 +65,10 @@ def run_race(
 
     def waiting(place: int, seconds: float) -> None:
         progress.info(
-            f"{queue.slots} races are training on this demo right now. Yours is number "
-            f"{place} in line and should start in about {seconds:.0f} s; it starts by itself.",
+            _(
+                "{running} races are training on this demo right now. Yours is number {place} "
+                "in line and should start in about {seconds} s; it starts by itself."
+            ).format(running=queue.slots, place=place, seconds=f"{seconds:.0f}"),
             icon=":material/hourglass_top:",
         )
 
@@ -73,13 +79,13 @@ def run_race(
 def _train(
     cfg: TrainConfig, data: core.Dataset, progress: DeltaGenerator, chart: DeltaGenerator
 ) -> TrainRun:
-    labels = {name: core.get_initializer(name).label for name in cfg.initializers}
+    labels = {name: initializer_label(name) for name in cfg.initializers}
     bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
     last_draw = 0.0
 
     def on_progress(p: core.TrainProgress) -> None:
         nonlocal last_draw
-        st.session_state[RUN_KEY] = TrainRun(cfg, p.losses, labels, p.step, p.elapsed, data.source)
+        st.session_state[RUN_KEY] = TrainRun(cfg, p.losses, labels, p.step, p.elapsed, data)
         bar.progress(p.step / p.iterations, text=progress_text(p.step, p.iterations, p.elapsed))
         now = time.perf_counter()
         if now - last_draw >= REDRAW_SECONDS:
@@ -103,7 +109,7 @@ def _train(
         result.labels,
         cfg.iterations,
         result.seconds,
-        result.data_source,
+        data,
         result,
     )
     st.session_state[RUN_KEY] = run

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from ui.settings import BY_KEY, OLD_KEYS, SETTINGS, Setting, parse, to_url
+from ui.i18n import language_from_locale, use_language
+from ui.settings import BY_KEY, LANGUAGE, OLD_KEYS, SETTINGS, Setting, parse, to_url
 
 Query = dict[str, list[str]]
 _WRITTEN = "_url_written"  # session key: the query this page last wrote into the URL
@@ -27,6 +28,9 @@ def read_url() -> list[str]:
     if query == st.session_state.get(_WRITTEN):
         return []
     renamed = {OLD_KEYS.get(k, k): v for k, v in query.items() if OLD_KEYS.get(k, k) in BY_KEY}
+    if LANGUAGE.key not in renamed:  # no language in the link: the browser's
+        renamed[LANGUAGE.key] = [language_from_locale(st.context.locale)]
+    use_language(parse(LANGUAGE, renamed[LANGUAGE.key]).value)  # the notices speak it
     problems = []
     for setting in SETTINGS:
         parsed = parse(setting, renamed.get(setting.key, []))
@@ -35,6 +39,12 @@ def read_url() -> list[str]:
             problems.append(parsed.problem)
     write_url()
     return problems
+
+
+def speak() -> None:
+    """Make this run (or fragment rerun) speak the page's chosen language."""
+    ensure_state(LANGUAGE)
+    use_language(str(st.session_state[LANGUAGE.key]))
 
 
 def ensure_state(setting: Setting) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui.i18n import _
 from ui.settings import Setting
 from ui.url_state import ensure_state
 
@@ -18,7 +19,8 @@ def draw(setting: Setting, where: Any = st) -> Any:
     """Draw `setting`'s widget in `where` (a container, a column, `st.sidebar`) and return
     its value (a multiselect's as a tuple)."""
     ensure_state(setting)
-    label, common = setting.label, {"key": setting.key, "help": setting.help or None}
+    label = _(setting.label)
+    common = {"key": setting.key, "help": _(setting.help) if setting.help else None}
     kind = setting.kind
     if kind == "select":
         fmt = setting.format_option or str
@@ -40,4 +42,23 @@ def draw(setting: Setting, where: Any = st) -> Any:
         )
     if kind == "toggle":
         return where.toggle(label, **common)
-    raise ValueError(f"{setting.key} is drawn by its view, not as a widget")
+    raise ValueError(f"{setting.key} is drawn by `draw_tabs`, not as a widget")
+
+
+def draw_tabs(setting: Setting) -> dict[object, Any]:
+    """The tabs of a "tabs" setting, labelled in the reader's language: {option: tab}.
+
+    The setting's own key holds the chosen option (in the source language, as the URL and
+    the presets know it); the tab widget has a key of its own holding the translated label,
+    so a change of language keeps the open tab.
+    """
+    ensure_state(setting)
+    labels = [_(str(option)) for option in setting.options]
+    widget_key = f"{setting.key}.tab"
+    st.session_state[widget_key] = labels[setting.options.index(st.session_state[setting.key])]
+
+    def chosen() -> None:
+        st.session_state[setting.key] = setting.options[labels.index(st.session_state[widget_key])]
+
+    tabs = st.tabs(labels, key=widget_key, on_change=chosen)
+    return dict(zip(setting.options, tabs, strict=True))
