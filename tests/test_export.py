@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -211,3 +212,28 @@ def test_config_link_shows_the_query_without_a_browser_url() -> None:
     assert not at.exception
     assert at.slider(key="bars").value == 7
     assert [c.value for c in at.code] == ["?bars=7"]
+
+
+def _has_cjk_font() -> bool:
+    try:
+        listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(listed.stdout.strip())
+
+
+@pytest.mark.skipif(
+    not _has_cjk_font(), reason="no CJK font (apt-get install fonts-noto-cjk; see packages.txt)"
+)
+@pytest.mark.parametrize(("one", "other"), [("权", "重"), ("初", "期"), ("み", "の")])
+def test_exported_png_draws_chinese_and_japanese_glyphs_not_boxes(one: str, other: str) -> None:
+    """A missing glyph is drawn as the same box whatever the character ("tofu"), so two
+    different characters would give the same picture; with a CJK font they differ."""
+
+    def png(title: str) -> bytes:
+        chart = (
+            alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x=alt.X("x:Q", title=title * 3))
+        )
+        return export.chart_png(chart.properties(width=120, height=40), scale=1)
+
+    assert png(one) != png(other)
