@@ -30,4 +30,3 @@ def test_app_requirements_exclude_test_tools_and_torch() -> None:
 def test_core_never_imports_streamlit() -> None:
     for path in (ROOT / "core").rglob("*.py"):
         assert "import streamlit" not in path.read_text(), path.name
-
