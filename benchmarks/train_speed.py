@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,8 +98,19 @@ def training_digits() -> core.Dataset:
     return core.Dataset(x, y, data.x_test, data.y_test, source=source)
 
 
-def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int) -> float:
-    """Seconds of core.train_compare on W (training and the final test pass)."""
+@dataclass(frozen=True)
+class CoreRun:
+    """One run of W in core: wall seconds, CPU seconds of the whole process, and how often
+    a thread blocked (voluntary context switches: waiting for a partner, or for the GIL)."""
+
+    seconds: float
+    cpu: float
+    blocked: int
+
+
+def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int) -> CoreRun:
+    """core.train_compare on W (training and the final test pass)."""
+    cpu, blocked = time.process_time(), _blocked()
     result = core.train_compare(
         list(INITIALIZERS_W),
         iterations=iterations,
@@ -105,9 +118,15 @@ def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int
         batch_norm=batch_norm,
         workers=workers,
     )
+    cpu, blocked = time.process_time() - cpu, _blocked() - blocked
     if any(s is not None for steps in result.diverged_at.values() for s in steps):
         raise RuntimeError(f"a network diverged: {result.diverged_at}")
-    return result.seconds
+    return CoreRun(result.seconds, cpu, blocked)
+
+
+def _blocked() -> int:
+    """Voluntary context switches of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 def make_torch_run(data: core.Dataset, iterations: int, batch_norm: bool):  # type: ignore[no-untyped-def]
@@ -254,7 +273,7 @@ def step_breakdown(data: core.Dataset, steps: int) -> dict[str, object]:
 BUSY_LOOP = "while True: pass"
 
 
-def with_busy_core(fn: Callable[[], float]) -> float:
+def with_busy_core(fn: Callable[[], CoreRun]) -> CoreRun:
     """`fn()` while a CPU-bound process competes for the cores."""
     hog = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
     try:
@@ -284,19 +303,23 @@ def main() -> None:
         torch_run, torch_version = None, None
         print("PyTorch is not installed (pip install torch): core alone")
 
-    def core_run(workers: int) -> Callable[[], float]:
+    def core_run(workers: int) -> Callable[[], CoreRun]:
         return lambda: run_core(data, args.iterations, args.batch_norm, workers)
 
-    runs: dict[str, Callable[[], float]] = {"two": core_run(2), "one": core_run(1)}
+    runs: dict[str, Callable[[], CoreRun | float]] = {"two": core_run(2), "one": core_run(1)}
     if torch_run is not None:
         runs["torch"] = torch_run
     if args.busy:
         runs["two, busy"] = lambda: with_busy_core(core_run(2))
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    seen: dict[str, list[CoreRun | float]] = {name: [] for name in runs}
     for repeat in range(args.repeats):
         # Alternate the order, so that none always runs on a warmer machine.
         for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
-            times[name].append(runs[name]())
+            seen[name].append(runs[name]())
+    times = {
+        name: [r.seconds if isinstance(r, CoreRun) else r for r in runs_seen]
+        for name, runs_seen in seen.items()
+    }
 
     def median(name: str) -> float:
         return statistics.median(times[name])
@@ -312,14 +335,20 @@ def main() -> None:
         f"{'-'.join(map(str, SIZES))} ReLU{' with batch norm' if args.batch_norm else ''}, "
         f"batch {BATCH}, SGD {LR}; median of {args.repeats} runs"
     )
-    print(f"{'':28}{'seconds':>10}{'ms/iter/net':>14}")
+    print(f"{'':30}{'seconds':>9}{'ms/iter/net':>13}{'CPU s':>8}{'blocked/step':>14}")
     rows = [("core, 2 workers", "two"), ("core, 1 worker", "one")]
     if torch_run is not None:
         rows.append((f"PyTorch {torch_version}, 2 threads", "torch"))
     if args.busy:
         rows.append(("core, 2 workers, busy core", "two, busy"))
     for label, name in rows:
-        print(f"{label:28}{median(name):>10.2f}{median(name) / per_step:>14.3f}")
+        line = f"{label:30}{median(name):>9.2f}{median(name) / per_step:>13.3f}"
+        records = [r for r in seen[name] if isinstance(r, CoreRun)]
+        if records:
+            cpu = statistics.median(r.cpu for r in records)
+            blocked = statistics.median(r.blocked for r in records) / args.iterations
+            line += f"{cpu:>8.2f}{blocked:>14.1f}"
+        print(line)
     print(
         f"sgemm 2048³: {rate_1:.0f} GFLOP/s on 1 thread, {rate_2:.0f} on 2; "
         f"W needs {workload_flops(args.iterations) / 1e9:.0f} GFLOP: FLOP bound {bound:.2f} s"
@@ -332,30 +361,35 @@ def main() -> None:
         print(f"  core / PyTorch              {paired('two', 'torch'):.2f}{target}")
     if args.busy:
         print(f"  busy core / idle            {paired('two, busy', 'two'):.2f}  (limit 2.5)")
-
     if not args.batch_norm:
-        parts = step_breakdown(data, steps=max(50, min(300, args.iterations // 4)))
-        step = float(parts["step"])
-        two = median("two") / args.iterations
-        one = median("one") / args.iterations
-        print(f"one step of W, 3 networks (ms): one worker {one * 1e3:.3f}, two {two * 1e3:.3f}")
-        print(f"  one worker's step, measured alone     {step * 1e3:7.3f}  100 %")
-        for name in ("GEMMs", "elementwise and memory", "call overhead"):
-            seconds = float(parts[name])
-            print(f"    {name:36}{seconds * 1e3:7.3f}  {seconds / step:4.0%}")
-        phases = parts["phases"]
-        assert isinstance(phases, dict)
-        print("    by phase: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in phases.items()))
-        print(f"  two workers: half of one worker's     {one / 2 * 1e3:7.3f}")
-        print(f"    plus the split's cost (meeting, GIL) {(two - one / 2) * 1e3:7.3f}")
-        flops_step = workload_flops(1) / 1e9
-        print(
-            f"  the GEMMs alone run at {flops_step / float(parts['GEMMs']):.0f} GFLOP/s "
-            f"on one thread; at the two-thread rate a step needs {flops_step / rate_2 * 1e3:.3f}"
-        )
+        print_breakdown(data, args.iterations, median("one"), median("two"), rate_2)
     print(
         "all runs (s): "
         + "; ".join(f"{name} " + " ".join(f"{t:.2f}" for t in times[name]) for name in runs)
+    )
+
+
+def print_breakdown(
+    data: core.Dataset, iterations: int, one: float, two: float, rate_2: float
+) -> None:
+    """Where a step of W goes: one worker's step measured alone, then the split's cost."""
+    parts = step_breakdown(data, steps=max(50, min(300, iterations // 4)))
+    step = float(parts["step"])
+    one, two = one / iterations, two / iterations
+    flops = workload_flops(1) / 1e9
+    print(f"one step of W, 3 networks (ms): 1 worker {one * 1e3:.3f}, 2 workers {two * 1e3:.3f}")
+    print(f"  1 worker's step, measured alone        {step * 1e3:7.3f}  100 %")
+    for name in ("GEMMs", "elementwise and memory", "call overhead"):
+        seconds = float(parts[name])
+        print(f"    {name:36}{seconds * 1e3:7.3f}  {seconds / step:4.0%}")
+    phases = parts["phases"]
+    assert isinstance(phases, dict)
+    print("    by phase: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in phases.items()))
+    print(f"  2 workers: half a 1-worker step        {one / 2 * 1e3:7.3f}")
+    print(f"    plus the split (meetings, GIL, skew) {(two - one / 2) * 1e3:7.3f}")
+    print(
+        f"  GEMMs alone: {flops / float(parts['GEMMs']):.0f} GFLOP/s on one thread; "
+        f"at the two-thread sgemm rate a step needs {flops / rate_2 * 1e3:.3f}"
     )
 
 

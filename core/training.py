@@ -37,7 +37,7 @@ from core.mlp import (
     zeros_like_grads,
 )
 from core.optim import make_optimizer
-from core.parallel import StepCounter, run_jobs, with_one_blas_thread
+from core.parallel import Meeting, StepCounter, run_jobs, with_one_blas_thread
 from core.symmetry import distinct_units
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import check_int, check_positive
@@ -164,8 +164,8 @@ def train_compare(
             on_progress(TrainProgress(step, iterations, losses, time.perf_counter() - start))
 
     jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
-    barriers = [t.barrier for t in teams if t.barrier is not None]
-    run_jobs(jobs, iterations, progress_every, report, barriers)
+    meetings = [t.meeting for t in teams if t.meeting is not None]
+    run_jobs(jobs, iterations, progress_every, report, meetings)
     seconds = time.perf_counter() - start
 
     return TrainResult(
@@ -232,15 +232,15 @@ class _Team:
     parts: list[slice]  # member i's part of `mlp.flat` (and of the gradients) to update
     grads: list[Grads]  # member i's gradient, from its rows only
     losses: FloatArray  # (members, K): member i's rows' share of each network's loss
-    barrier: threading.Barrier | None  # where the members meet, twice a step (None for one)
+    meeting: Meeting | None  # where the members wait for each other, twice a step
 
     @property
     def members(self) -> int:
         return len(self.rows)
 
-    def wait(self) -> None:
-        if self.barrier is not None:
-            self.barrier.wait()
+    def wait(self, member: int) -> None:
+        if self.meeting is not None:
+            self.meeting.wait(member)
 
     def gradient(self, member: int) -> FloatArray:
         """The whole batch's gradient over `member`'s part: its own, plus every other's."""
@@ -283,7 +283,7 @@ def _make_team(run: _Run, group: IntArray, members: int) -> _Team:
         parts=_slices(mlp.flat.size, members),
         grads=[zeros_like_grads(mlp) for _ in range(members)],
         losses=np.zeros((members, len(group)), dtype=mlp.flat.dtype),
-        barrier=threading.Barrier(members) if members > 1 else None,
+        meeting=Meeting(members) if members > 1 else None,
     )
 
 
@@ -323,7 +323,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
                 logits, data.y_train[rows], batch=run.batch_size
             )
             backward(mlp, cache, dlogits, out=grads)
-            if not _meet(team):  # every member's loss and gradient are in
+            if not _meet(team, member):  # every member's loss and gradient are in
                 return
             loss = team.losses.sum(axis=0)
             if writer:
@@ -335,7 +335,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
                     run.diverged_at[group[i]] = step
                 _freeze(mlp, gradient, part, i, running_stats=writer)
             opt.step([mlp.flat[part]], [gradient])
-            if not _meet(team):  # every part of the update is written
+            if not _meet(team, member):  # every part of the update is written
                 return
             if writer and step in checkpoint_index:
                 _count_units(run, group, mlp, checkpoint_index[step])
@@ -345,10 +345,10 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
             run.accuracy[group[alive]] = _test_accuracy(mlp, data)[alive]
 
 
-def _meet(team: _Team) -> bool:
+def _meet(team: _Team, member: int) -> bool:
     """Wait for the team's other members; False if the run was stopped meanwhile."""
     try:
-        team.wait()
+        team.wait(member)
     except threading.BrokenBarrierError:
         return False
     return True

@@ -8,7 +8,10 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+
+from core.parallel import Meeting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,3 +112,48 @@ def test_concurrent_races_share_one_limit_and_restore_it_once() -> None:
     before = seen["before import"]
     assert seen["first race, after the second ended"] == [1] * len(before)
     assert seen["after both"] == before
+
+
+def test_meeting_holds_each_party_until_all_have_arrived() -> None:
+    """Three threads meet 200 times: none is ever a round ahead of another."""
+    meeting, rounds = Meeting(3), [0, 0, 0]
+    ahead: list[int] = []
+
+    def party(i: int) -> None:
+        for r in range(200):
+            rounds[i] = r + 1
+            meeting.wait(i)
+            if max(rounds) - min(rounds) > 1:
+                ahead.append(r)
+            meeting.wait(i)  # nobody starts the next round before all have checked
+
+    threads = [threading.Thread(target=party, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert rounds == [200, 200, 200]
+    assert not ahead
+
+
+def test_aborted_meeting_releases_the_waiting_and_refuses_later_arrivals() -> None:
+    meeting, outcome = Meeting(2), []
+
+    def waits() -> None:
+        try:
+            meeting.wait(0)
+        except threading.BrokenBarrierError:
+            outcome.append("released")
+
+    t = threading.Thread(target=waits)
+    t.start()
+    while not meeting._waiting:  # the first party is inside, waiting for the second
+        t.join(timeout=0.01)
+    meeting.abort()
+    t.join(timeout=60)
+    assert outcome == ["released"]
+    try:
+        meeting.wait(1)
+    except threading.BrokenBarrierError:
+        outcome.append("refused")
+    assert outcome == ["released", "refused"]
