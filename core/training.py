@@ -151,8 +151,8 @@ def train_compare(
         checkpoints=checkpoints,
         distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
     )
-    teams = _teams(run, n_workers)
     start = time.perf_counter()
+    teams = _teams(run, n_workers)
 
     def rows(i: int) -> slice:
         """Initializer i's networks, one per seed."""
