@@ -1,13 +1,20 @@
 """Benchmark: the book's MNIST race (workload W) in core, beside PyTorch in the same run.
 
 W: 3 networks (std_0.01, lecun_normal, he_normal) x 2,000 iterations, 784-100-100-100-100-10
-ReLU, batch 128, SGD lr 0.01, on 60,000 training digits. Prints ms per iteration per network,
-the ratio to PyTorch (float32, 2 threads, written the way a PyTorch user would), the sgemm rate
-and W's FLOP bound. Runs alternate between the two, and medians are reported, so that a busy
-machine slows both alike. With --batch-norm, every hidden layer of both is batch-normalized
-(the book's §6.3; PyTorch's BatchNorm1d, in eval mode for the test pass).
+ReLU, batch 128, SGD lr 0.01, on 60,000 training digits. Prints, as medians of runs that
+alternate so that a busy machine slows each alike:
 
-    python benchmarks/train_speed.py [--repeats 5] [--iterations 2000] [--batch-norm]
+- core on two worker threads (the default) and on one, and their ratio;
+- PyTorch (float32, 2 threads, written the way a PyTorch user would) and core's ratio to it;
+- the sgemm rate on one and two threads, and W's FLOP bound at the two-thread rate;
+- where one step's time goes (GEMMs, elementwise work, call overhead, the split over two
+  workers), measured on W's own shapes.
+
+With --busy, W also runs beside a CPU-bound process (a Python busy loop) competing for one of
+the two cores, and the slowdown is printed. With --batch-norm, every hidden layer of both is
+batch-normalized (the book's §6.3; PyTorch's BatchNorm1d, in eval mode for the test pass).
+
+    python benchmarks/train_speed.py [--repeats 5] [--iterations 2000] [--busy] [--batch-norm]
 
 Without full MNIST on disk the available digits are tiled to 60,000: the time depends on the
 shapes only, never on the pixel values.
@@ -17,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
+import resource
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +39,31 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import core
+from core.activations import ACTIVATIONS
+from core.initializers import INITIALIZERS
+from core.losses import softmax_cross_entropy
+from core.mlp import (
+    MLP,
+    Cache,
+    Grads,
+    backward,
+    empty_cache,
+    first_layer_matrix,
+    forward,
+    init_mlp,
+    zeros_like_grads,
+)
+from core.optim import make_optimizer
 
-INITIALIZERS = ("std_0.01", "lecun_normal", "he_normal")
+INITIALIZERS_W = ("std_0.01", "lecun_normal", "he_normal")
 SIZES = (784, 100, 100, 100, 100, 10)
 BATCH = 128
 LR = 0.01
 N_TRAIN = 60_000
+PIXEL_SCALE = np.float32(1 / 255)
 
 
-def workload_flops(iterations: int, n_nets: int = len(INITIALIZERS)) -> float:
+def workload_flops(iterations: int, n_nets: int = len(INITIALIZERS_W)) -> float:
     """Minimal forward + backward FLOPs of W: forward and dW for every layer, dx for every
     layer but the first (the input needs no gradient); 2 FLOPs per multiply-add."""
     pairs = list(itertools.pairwise(SIZES))
@@ -46,17 +72,16 @@ def workload_flops(iterations: int, n_nets: int = len(INITIALIZERS)) -> float:
     return per_step * iterations * n_nets
 
 
-def sgemm_rate(n: int = 2048, repeats: int = 5) -> float:
-    """Best observed float32 GEMM rate in GFLOP/s on an n x n x n product, on every core
-    (core pins BLAS to one thread for its own small products; the bound is the machine's)."""
+def sgemm_rate(threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """Best observed float32 GEMM rate in GFLOP/s on an n x n x n product."""
     a = np.ones((n, n), np.float32)
-    with threadpool_limits(limits=os.cpu_count(), user_api="blas"):
+    with threadpool_limits(limits=threads, user_api="blas"):
         a @ a
         best = min(_timed(lambda: a @ a) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
 
 
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
+def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -73,14 +98,35 @@ def training_digits() -> core.Dataset:
     return core.Dataset(x, y, data.x_test, data.y_test, source=source)
 
 
-def run_core(data: core.Dataset, iterations: int, batch_norm: bool) -> float:
-    """Seconds of core.train_compare on W (training and the final test pass)."""
+@dataclass(frozen=True)
+class CoreRun:
+    """One run of W in core: wall seconds, CPU seconds of the whole process, and how often
+    a thread blocked (voluntary context switches: waiting for a partner, or for the GIL)."""
+
+    seconds: float
+    cpu: float
+    blocked: int
+
+
+def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int) -> CoreRun:
+    """core.train_compare on W (training and the final test pass)."""
+    cpu, blocked = time.process_time(), _blocked()
     result = core.train_compare(
-        list(INITIALIZERS), iterations=iterations, data=data, batch_norm=batch_norm
+        list(INITIALIZERS_W),
+        iterations=iterations,
+        data=data,
+        batch_norm=batch_norm,
+        workers=workers,
     )
+    cpu, blocked = time.process_time() - cpu, _blocked() - blocked
     if any(s is not None for steps in result.diverged_at.values() for s in steps):
         raise RuntimeError(f"a network diverged: {result.diverged_at}")
-    return result.seconds
+    return CoreRun(result.seconds, cpu, blocked)
+
+
+def _blocked() -> int:
+    """Voluntary context switches of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 def make_torch_run(data: core.Dataset, iterations: int, batch_norm: bool):  # type: ignore[no-untyped-def]
@@ -112,7 +158,7 @@ def make_torch_run(data: core.Dataset, iterations: int, batch_norm: bool):  # ty
 
     def run() -> float:
         torch.manual_seed(0)
-        nets = [network(stds[name]) for name in INITIALIZERS]
+        nets = [network(stds[name]) for name in INITIALIZERS_W]
         optimizers = [torch.optim.SGD(net.parameters(), lr=LR) for net in nets]
         loss_fn = torch.nn.CrossEntropyLoss()
         start = time.perf_counter()
@@ -132,11 +178,121 @@ def make_torch_run(data: core.Dataset, iterations: int, batch_norm: bool):  # ty
     return run, torch.__version__
 
 
+# --- Where a step's time goes -------------------------------------------------------------
+
+
+def _stack(sizes: tuple[int, ...], batch: int) -> tuple[MLP, Cache, Grads]:
+    """W's three networks with one worker's buffers for `batch` rows."""
+    rngs = [np.random.default_rng(k) for k in range(len(INITIALIZERS_W))]
+    inits = [INITIALIZERS[name] for name in INITIALIZERS_W]
+    mlp = init_mlp(rngs, inits, sizes, ACTIVATIONS["relu"])
+    return mlp, empty_cache(mlp, batch), zeros_like_grads(mlp)
+
+
+def _phases(data: core.Dataset, sizes: tuple[int, ...], batch: int, steps: int) -> dict:
+    """Seconds per step of each phase of one worker's step, as `core.training` runs it (the
+    same calls on the same buffers; best of five rounds, against a busy machine's noise)."""
+    mlp, cache, grads = _stack(sizes, batch)
+    opt = make_optimizer("sgd", LR)
+    rng = np.random.default_rng(0)
+    x_train = np.ascontiguousarray(data.x_train[:, : sizes[0]])
+    pixels = np.empty(cache.x.shape, dtype=np.uint8)
+    rounds: list[dict[str, float]] = []
+    for _ in range(5):
+        spent = dict.fromkeys(("batch", "forward", "loss", "backward", "update"), 0.0)
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            rows = rng.integers(0, data.n_train, batch)
+            np.take(x_train, rows, axis=0, out=pixels)
+            np.multiply(pixels, PIXEL_SCALE, out=cache.x)
+            t1 = time.perf_counter()
+            logits, _ = forward(mlp, cache.x, out=cache)
+            t2 = time.perf_counter()
+            _, dlogits = softmax_cross_entropy(logits, data.y_train[rows] % sizes[-1])
+            t3 = time.perf_counter()
+            backward(mlp, cache, dlogits, out=grads)
+            t4 = time.perf_counter()
+            opt.step([mlp.flat], [grads.flat])
+            t5 = time.perf_counter()
+            for name, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+                spent[name] += dt
+        rounds.append({name: dt / steps for name, dt in spent.items()})
+    return {name: min(r[name] for r in rounds) for name in rounds[0]}
+
+
+def _gemms(mlp: MLP, cache: Cache, grads: Grads) -> None:
+    """One step's products alone, on the step's own buffers (after a forward pass)."""
+    np.matmul(cache.inputs[0], first_layer_matrix(mlp.blocks[0]), out=cache.z_buffers[0])
+    for layer in range(1, len(mlp.blocks)):
+        np.matmul(cache.inputs[layer], mlp.blocks[layer], out=cache.z_buffers[layer])
+    for layer in range(len(mlp.blocks) - 1, 0, -1):
+        dz = cache.z_buffers[layer]
+        a_prev = cache.inputs[layer].transpose(0, 2, 1)
+        np.matmul(a_prev, dz, out=grads.blocks[layer])
+        dz_prev = cache.dz_buffers[layer - 1]
+        if layer == 1:
+            dz_prev = dz_prev.reshape(dz.shape[1], mlp.n_nets, -1).transpose(1, 0, 2)
+        np.matmul(dz, mlp.weights[layer].transpose(0, 2, 1), out=dz_prev)
+    np.matmul(cache.inputs[0].T, cache.dz_buffers[0], out=first_layer_matrix(grads.blocks[0]))
+
+
+def gemm_seconds(steps: int) -> float:
+    """Seconds per step of one worker's GEMMs alone (best of five rounds)."""
+    mlp, cache, grads = _stack(SIZES, BATCH)
+    forward(mlp, cache.x, out=cache)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(steps):
+            _gemms(mlp, cache, grads)
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best
+
+
+def step_breakdown(data: core.Dataset, steps: int) -> dict[str, object]:
+    """One worker's W step split into GEMMs, call overhead (the same step on 2-unit layers
+    and 2 rows: the same NumPy calls with next to no arithmetic) and the rest, elementwise
+    work and its memory traffic; and the step's phases."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        phases = _phases(data, SIZES, BATCH, steps)
+        tiny = _phases(data, (SIZES[0], 2, 2, 2, 2, SIZES[-1]), 2, steps)
+        gemms = gemm_seconds(steps)
+    step = sum(phases.values())
+    overhead = sum(tiny.values())
+    return {
+        "step": step,
+        "GEMMs": gemms,
+        "call overhead": overhead,
+        "elementwise and memory": step - gemms - overhead,
+        "phases": phases,
+    }
+
+
+# --- A competing process -------------------------------------------------------------------
+
+BUSY_LOOP = "while True: pass"
+
+
+def with_busy_core(fn: Callable[[], CoreRun]) -> CoreRun:
+    """`fn()` while a CPU-bound process competes for the cores."""
+    hog = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    try:
+        time.sleep(0.2)  # let it start spinning
+        return fn()
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+# --- Report --------------------------------------------------------------------------------
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--batch-norm", action="store_true")
+    parser.add_argument("--busy", action="store_true", help="also run W beside a busy loop")
     args = parser.parse_args()
 
     data = training_digits()
@@ -147,40 +303,93 @@ def main() -> None:
         torch_run, torch_version = None, None
         print("PyTorch is not installed (pip install torch): core alone")
 
-    core_times, torch_times = [], []
-    for repeat in range(args.repeats):
-        # Alternate who goes first, so that neither always runs on a warmer machine.
-        runs = [lambda: core_times.append(run_core(data, args.iterations, args.batch_norm))]
-        if torch_run is not None:
-            runs.append(lambda: torch_times.append(torch_run()))
-        for run in runs[:: 1 if repeat % 2 == 0 else -1]:
-            run()
+    def core_run(workers: int) -> Callable[[], CoreRun]:
+        return lambda: run_core(data, args.iterations, args.batch_norm, workers)
 
-    per_step = args.iterations * len(INITIALIZERS) / 1e3  # → ms per iteration per network
-    core_s = statistics.median(core_times)
-    rate = sgemm_rate()
-    flops = workload_flops(args.iterations)
+    runs: dict[str, Callable[[], CoreRun | float]] = {"two": core_run(2), "one": core_run(1)}
+    if torch_run is not None:
+        runs["torch"] = torch_run
+    if args.busy:
+        runs["two, busy"] = lambda: with_busy_core(core_run(2))
+    seen: dict[str, list[CoreRun | float]] = {name: [] for name in runs}
+    for repeat in range(args.repeats):
+        # Alternate the order, so that none always runs on a warmer machine.
+        for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
+            seen[name].append(runs[name]())
+    times = {
+        name: [r.seconds if isinstance(r, CoreRun) else r for r in runs_seen]
+        for name, runs_seen in seen.items()
+    }
+
+    def median(name: str) -> float:
+        return statistics.median(times[name])
+
+    def paired(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
+
+    per_step = args.iterations * len(INITIALIZERS_W) / 1e3  # → ms per iteration per network
+    rate_1, rate_2 = sgemm_rate(1), sgemm_rate(2)
+    bound = workload_flops(args.iterations) / rate_2 / 1e9
     print(
-        f"W: {len(INITIALIZERS)} networks x {args.iterations} iterations, "
+        f"W: {len(INITIALIZERS_W)} networks x {args.iterations} iterations, "
         f"{'-'.join(map(str, SIZES))} ReLU{' with batch norm' if args.batch_norm else ''}, "
-        f"batch {BATCH}, SGD {LR}; "
-        f"median of {args.repeats} runs"
+        f"batch {BATCH}, SGD {LR}; median of {args.repeats} runs"
     )
-    print(f"{'':24}{'seconds':>10}{'ms/iter/net':>14}")
-    print(f"{'core (NumPy, stacked)':24}{core_s:>10.2f}{core_s / per_step:>14.3f}")
-    if torch_times:
-        torch_s = statistics.median(torch_times)
-        print(f"{'PyTorch ' + torch_version:24}{torch_s:>10.2f}{torch_s / per_step:>14.3f}")
-        target = "" if args.batch_norm else " (target <= 0.60)"
-        print(f"ratio core / PyTorch: {core_s / torch_s:.2f}{target}")
+    print(f"{'':30}{'seconds':>9}{'ms/iter/net':>13}{'CPU s':>8}{'blocked/step':>14}")
+    rows = [("core, 2 workers", "two"), ("core, 1 worker", "one")]
+    if torch_run is not None:
+        rows.append((f"PyTorch {torch_version}, 2 threads", "torch"))
+    if args.busy:
+        rows.append(("core, 2 workers, busy core", "two, busy"))
+    for label, name in rows:
+        line = f"{label:30}{median(name):>9.2f}{median(name) / per_step:>13.3f}"
+        records = [r for r in seen[name] if isinstance(r, CoreRun)]
+        if records:
+            cpu = statistics.median(r.cpu for r in records)
+            blocked = statistics.median(r.blocked for r in records) / args.iterations
+            line += f"{cpu:>8.2f}{blocked:>14.1f}"
+        print(line)
     print(
-        f"sgemm rate: {rate:.0f} GFLOP/s; W needs {flops / 1e9:.1f} GFLOP, "
-        f"so its FLOP bound is {flops / rate / 1e9:.2f} s"
+        f"sgemm 2048³: {rate_1:.0f} GFLOP/s on 1 thread, {rate_2:.0f} on 2; "
+        f"W needs {workload_flops(args.iterations) / 1e9:.0f} GFLOP: FLOP bound {bound:.2f} s"
     )
+    print("ratios (paired medians):")
+    print(f"  2 workers / 1 worker        {paired('two', 'one'):.2f}  (target <= 0.60)")
+    print(f"  core / FLOP bound           {median('two') / bound:.2f}  (target <= 2.0)")
+    if torch_run is not None:
+        target = "" if args.batch_norm else "  (target <= 0.50)"
+        print(f"  core / PyTorch              {paired('two', 'torch'):.2f}{target}")
+    if args.busy:
+        print(f"  busy core / idle            {paired('two, busy', 'two'):.2f}  (limit 2.5)")
+    if not args.batch_norm:
+        print_breakdown(data, args.iterations, median("one"), median("two"), rate_2)
     print(
-        "all runs (s): core "
-        + " ".join(f"{t:.2f}" for t in core_times)
-        + ("; PyTorch " + " ".join(f"{t:.2f}" for t in torch_times) if torch_times else "")
+        "all runs (s): "
+        + "; ".join(f"{name} " + " ".join(f"{t:.2f}" for t in times[name]) for name in runs)
+    )
+
+
+def print_breakdown(
+    data: core.Dataset, iterations: int, one: float, two: float, rate_2: float
+) -> None:
+    """Where a step of W goes: one worker's step measured alone, then the split's cost."""
+    parts = step_breakdown(data, steps=max(50, min(300, iterations // 4)))
+    step = float(parts["step"])
+    one, two = one / iterations, two / iterations
+    flops = workload_flops(1) / 1e9
+    print(f"one step of W, 3 networks (ms): 1 worker {one * 1e3:.3f}, 2 workers {two * 1e3:.3f}")
+    print(f"  1 worker's step, measured alone        {step * 1e3:7.3f}  100 %")
+    for name in ("GEMMs", "elementwise and memory", "call overhead"):
+        seconds = float(parts[name])
+        print(f"    {name:36}{seconds * 1e3:7.3f}  {seconds / step:4.0%}")
+    phases = parts["phases"]
+    assert isinstance(phases, dict)
+    print("    by phase: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in phases.items()))
+    print(f"  2 workers: half a 1-worker step        {one / 2 * 1e3:7.3f}")
+    print(f"    plus the split (meetings, GIL, skew) {(two - one / 2) * 1e3:7.3f}")
+    print(
+        f"  GEMMs alone: {flops / float(parts['GEMMs']):.0f} GFLOP/s on one thread; "
+        f"at the two-thread sgemm rate a step needs {flops / rate_2 * 1e3:.3f}"
     )
 
 

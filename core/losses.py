@@ -18,20 +18,26 @@ def softmax(logits: FloatArray) -> FloatArray:
     return np.exp(log_softmax(logits))
 
 
-def softmax_cross_entropy(logits: FloatArray, y: IntArray) -> tuple[FloatArray, FloatArray]:
+def softmax_cross_entropy(
+    logits: FloatArray, y: IntArray, *, batch: int | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Mean cross-entropy of each stacked network, and its gradient with respect to the logits.
 
-    logits: (..., batch, classes), for example (K, batch, 10) for K networks trained at once;
-    y: (batch,) integer labels shared by all of them.
-    Returns loss (...,) and dlogits (..., batch, classes) = (softmax - onehot(y)) / batch.
+    logits: (..., rows, classes), for example (K, rows, 10) for K networks trained at once;
+    y: (rows,) integer labels shared by all of them. `batch` is the size of the whole batch
+    these rows are part of (default: the rows themselves), so that the parts of a batch split
+    between workers add up to the whole batch's loss and gradient.
+    Returns loss (...,) = Σ_rows CE / batch and dlogits (..., rows, classes) =
+    (softmax - onehot(y)) / batch.
     """
-    batch, n_classes = logits.shape[-2:]
+    rows, n_classes = logits.shape[-2:]
+    batch = rows if batch is None else batch
     shifted = logits - logits.max(axis=-1, keepdims=True)  # exp can no longer overflow
     exp = np.exp(shifted)
     total = exp.sum(axis=-1, keepdims=True)
     # A one-hot mask instead of fancy indexing: cheaper, and it broadcasts over the K nets.
-    onehot = np.eye(n_classes, dtype=logits.dtype)[y]  # (batch, classes)
-    loss = (np.log(total[..., 0]) - (shifted * onehot).sum(axis=-1)).mean(axis=-1)
+    onehot = np.eye(n_classes, dtype=logits.dtype)[y]  # (rows, classes)
+    loss = (np.log(total[..., 0]) - (shifted * onehot).sum(axis=-1)).sum(axis=-1) / batch
     dlogits = exp / total
     dlogits -= onehot
     dlogits *= 1 / batch

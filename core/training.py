@@ -13,7 +13,9 @@ Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,9 +26,18 @@ from core.activations import Activation, get_activation
 from core.dataset import Dataset
 from core.initializers import Initializer, get_initializer
 from core.losses import softmax_cross_entropy
-from core.mlp import MLP, backward, forward, init_mlp, zeros_like_grads
+from core.mlp import (
+    MLP,
+    Grads,
+    backward,
+    empty_cache,
+    forward,
+    init_mlp,
+    network_index,
+    zeros_like_grads,
+)
 from core.optim import make_optimizer
-from core.parallel import StepCounter, run_jobs
+from core.parallel import Meeting, StepCounter, run_jobs, with_one_blas_thread
 from core.symmetry import distinct_units
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import check_int, check_positive
@@ -66,6 +77,7 @@ class TrainResult:
     distinct_units: dict[str, IntArray]
 
 
+@with_one_blas_thread
 def train_compare(
     initializers: Sequence[str | Initializer],
     *,
@@ -89,8 +101,11 @@ def train_compare(
     if `batch_norm`; each step draws `batch_size` training digits with replacement (as the
     book does) from a stream seeded by `seed`. Seed replicate 0 is the run `seeds=1` gives.
     `on_progress` is called every `progress_every` steps and after the last one, always from
-    the caller's thread. The networks are split over `workers` threads (default: the usable
-    cores, at most 2); the result does not depend on that split.
+    the caller's thread. The work is split over `workers` threads (default: the usable cores,
+    at most 2), by networks or by batch rows (see `_teams`); a run is bit for bit the same
+    for a given number of workers, and the same up to float rounding for another number
+    (a batch split into rows sums its gradient in another order). BLAS runs on one thread
+    meanwhile, and gets the process's own setting back at the end.
     """
     inits = [get_initializer(i) for i in initializers]
     names = [i.name for i in inits]
@@ -116,7 +131,7 @@ def train_compare(
         data = load_mnist()
 
     n_nets = len(inits) * seeds  # network k is initializer k // seeds, seed replicate k % seeds
-    n_workers = min(n_nets, workers if workers is not None else default_workers())
+    n_workers = workers if workers is not None else default_workers()
     checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
     run = _Run(
         inits=inits,
@@ -136,9 +151,8 @@ def train_compare(
         checkpoints=checkpoints,
         distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
     )
-    # Networks are independent: split them into one stacked group per worker thread.
-    groups = [g for g in np.array_split(np.arange(n_nets), n_workers) if len(g)]
     start = time.perf_counter()
+    teams = _teams(run, n_workers)
 
     def rows(i: int) -> slice:
         """Initializer i's networks, one per seed."""
@@ -149,8 +163,9 @@ def train_compare(
             losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
             on_progress(TrainProgress(step, iterations, losses, time.perf_counter() - start))
 
-    jobs = [functools.partial(_train_group, run, group) for group in groups]
-    run_jobs(jobs, iterations, progress_every, report)
+    jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
+    meetings = [t.meeting for t in teams if t.meeting is not None]
+    run_jobs(jobs, iterations, progress_every, report, meetings)
     seconds = time.perf_counter() - start
 
     return TrainResult(
@@ -201,61 +216,167 @@ class _Run:
     distinct: IntArray  # (K, checkpoints, hidden layers)
 
 
-def _train_group(run: _Run, group: IntArray, counter: StepCounter, job: int) -> None:
-    """Train the networks `group` of the race, stacked, writing their rows of `run`.
+@dataclass(eq=False)
+class _Team:
+    """Worker threads that train the same stacked networks, each on its own rows of every batch.
 
-    Every group draws the same batches, and the networks of one seed replicate the same
-    initial random numbers (common random numbers), so the split into groups never changes
-    a network's run.
+    A team of one is a plain worker. In a larger team each member runs forward and backward on
+    its rows; then, once every member's gradient is in, it adds the others' to its own over its
+    part of the flat parameter vector and updates that part, and waits until every part is
+    written before the next step reads the parameters.
     """
-    data_ss, *replicate_streams = run.seed_sequences
+
+    nets: IntArray  # the race's networks this team trains, stacked in `mlp`
+    mlp: MLP
+    rows: list[slice]  # member i's rows of each batch
+    parts: list[slice]  # member i's part of `mlp.flat` (and of the gradients) to update
+    grads: list[Grads]  # member i's gradient, from its rows only
+    losses: FloatArray  # (members, K): member i's rows' share of each network's loss
+    meeting: Meeting | None  # where the members wait for each other, twice a step
+
+    @property
+    def members(self) -> int:
+        return len(self.rows)
+
+    def wait(self, member: int) -> None:
+        if self.meeting is not None:
+            self.meeting.wait(member)
+
+    def gradient(self, member: int) -> FloatArray:
+        """The whole batch's gradient over `member`'s part: its own, plus every other's."""
+        part = self.parts[member]
+        total = self.grads[member].flat[part]
+        for other, grads in enumerate(self.grads):
+            if other != member:
+                total += grads.flat[part]
+        return total
+
+
+def _teams(run: _Run, n_workers: int) -> list[_Team]:
+    """The race shared out over `n_workers` threads: by networks when they divide evenly,
+    otherwise by rows of the batch.
+
+    Split by networks, the workers never wait for each other. But 3 networks on 2 workers
+    (the book's race) would leave one worker idle a third of the time, so then every worker
+    takes its rows of the batch for all networks instead (64 + 64 balance exactly), at the
+    price of meeting twice a step. Batch norm is always split by networks: its statistics
+    are those of the whole batch.
+    """
+    n_nets = run.losses.shape[0]
+    by_networks = run.batch_norm or n_nets % n_workers == 0 or run.batch_size < n_workers
+    if by_networks:
+        groups = [g for g in np.array_split(np.arange(n_nets), n_workers) if len(g)]
+        return [_make_team(run, group, 1) for group in groups]
+    return [_make_team(run, np.arange(n_nets), n_workers)]
+
+
+def _make_team(run: _Run, group: IntArray, members: int) -> _Team:
+    """The networks `group`, initialized, with `members` workers' buffers."""
+    _, *replicate_streams = run.seed_sequences
     init_rngs = [np.random.default_rng(replicate_streams[k % run.seeds]) for k in group]
-    batch_rng = np.random.default_rng(data_ss)
     inits = [run.inits[k // run.seeds] for k in group]
     mlp = init_mlp(init_rngs, inits, run.sizes, run.activation, batch_norm=run.batch_norm)
-    grads = zeros_like_grads(mlp)
-    opt = make_optimizer(run.optimizer, run.lr)
+    return _Team(
+        nets=group,
+        mlp=mlp,
+        rows=_slices(run.batch_size, members),
+        parts=_slices(mlp.flat.size, members),
+        grads=[zeros_like_grads(mlp) for _ in range(members)],
+        losses=np.zeros((members, len(group)), dtype=mlp.flat.dtype),
+        meeting=Meeting(members) if members > 1 else None,
+    )
+
+
+def _slices(n: int, parts: int) -> list[slice]:
+    """range(n) cut into `parts` contiguous slices whose lengths differ by at most one."""
+    bounds = np.linspace(0, n, parts + 1).round().astype(int)
+    return [slice(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
+
+
+def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job: int) -> None:
+    """Train the team's networks, stacked, on this member's rows of every batch; member 0
+    writes the networks' rows of `run`.
+
+    Every team draws the same batches, and the networks of one seed replicate the same
+    initial random numbers (common random numbers), so the split into teams never changes
+    a network's run (beyond float rounding when a team splits the batch).
+    """
+    group, mlp, grads, part = team.nets, team.mlp, team.grads[member], team.parts[member]
+    batch_rng = np.random.default_rng(run.seed_sequences[0])
+    opt = make_optimizer(run.optimizer, run.lr)  # for this member's part of the parameters
     alive = np.ones(len(group), dtype=bool)
     data = run.data
+    writer = member == 0
     checkpoint_index = {int(step): c for c, step in enumerate(run.checkpoints)}
-    _count_units(run, group, mlp, 0)
-    pixels = np.empty((run.batch_size, run.sizes[0]), dtype=np.uint8)
-    x_batch = np.empty((run.batch_size, run.sizes[0]), dtype=DEFAULT_DTYPE)
+    _count_units(run, team, member, 0)
+    mine = team.rows[member]
+    cache = empty_cache(mlp, mine.stop - mine.start)
+    pixels = np.empty(cache.x.shape, dtype=np.uint8)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step in range(1, run.iterations + 1):
-            rows = batch_rng.integers(0, data.n_train, run.batch_size)
+            rows = batch_rng.integers(0, data.n_train, run.batch_size)[mine]
             np.take(data.x_train, rows, axis=0, out=pixels)
-            np.multiply(pixels, _PIXEL_SCALE, out=x_batch)
-            logits, cache = forward(mlp, x_batch)
-            loss, dlogits = softmax_cross_entropy(logits, data.y_train[rows])
-            run.losses[group[alive], step - 1] = loss[alive]
+            np.multiply(pixels, _PIXEL_SCALE, out=cache.x)
+            logits, _ = forward(mlp, cache.x, out=cache)
+            team.losses[member], dlogits = softmax_cross_entropy(
+                logits, data.y_train[rows], batch=run.batch_size
+            )
+            backward(mlp, cache, dlogits, out=grads)
+            if not _meet(team, member):  # every member's loss and gradient are in
+                return
+            loss = team.losses.sum(axis=0)
+            if writer:
+                run.losses[group[alive], step - 1] = loss[alive]
+            gradient = team.gradient(member)
             for i in np.flatnonzero(alive & ~np.isfinite(loss)):
-                run.diverged_at[group[i]], alive[i] = step, False
-                _freeze(mlp, dlogits, i)
-            opt.step(mlp.params, backward(mlp, cache, dlogits, out=grads).params)
+                alive[i] = False
+                if writer:
+                    run.diverged_at[group[i]] = step
+                _freeze(mlp, gradient, part, i, running_stats=writer)
+            opt.step([mlp.flat[part]], [gradient])
+            if not _meet(team, member):  # every part of the update is written
+                return
             if step in checkpoint_index:
-                _count_units(run, group, mlp, checkpoint_index[step])
+                _count_units(run, team, member, checkpoint_index[step])
             if not counter.advance(job, step):
                 return
-        run.accuracy[group[alive]] = _test_accuracy(mlp, data)[alive]
+        if writer:
+            run.accuracy[group[alive]] = _test_accuracy(mlp, data)[alive]
 
 
-def _count_units(run: _Run, group: IntArray, mlp: MLP, checkpoint: int) -> None:
-    """Distinct units of every hidden layer of every network in `group`, at one checkpoint."""
-    for i, k in enumerate(group):
-        for layer, (w, b) in enumerate(zip(mlp.weights[:-1], mlp.biases[:-1], strict=True)):
-            run.distinct[k, checkpoint, layer] = distinct_units(w[i], b[i])
+def _meet(team: _Team, member: int) -> bool:
+    """Wait for the team's other members; False if the run was stopped meanwhile."""
+    try:
+        team.wait(member)
+    except threading.BrokenBarrierError:
+        return False
+    return True
 
 
-def _freeze(mlp: MLP, dlogits: FloatArray, k: int) -> None:
-    """Zero a diverged network's parameters and its incoming gradient, so that it stays at
-    zero: its NaNs stop spreading through its own updates and cost nothing to carry."""
-    for p in mlp.params:
-        p[k] = 0
-    if mlp.norm is not None:  # its running statistics may hold NaN too
+def _count_units(run: _Run, team: _Team, member: int, checkpoint: int) -> None:
+    """Distinct units of the hidden layers of the team's networks at one checkpoint: this
+    member's share of the (network, layer) pairs, first layers first (they cost the most).
+
+    Shared, because counting is no small part of a race (about 0.2-0.4 s of W's, measured)
+    and a partner waiting for it would idle meanwhile.
+    """
+    weights, biases = team.mlp.weights[:-1], team.mlp.biases[:-1]
+    pairs = [(i, layer) for layer in range(len(weights)) for i in range(len(team.nets))]
+    for i, layer in pairs[member :: team.members]:
+        count = distinct_units(weights[layer][i], biases[layer][i])
+        run.distinct[team.nets[i], checkpoint, layer] = count
+
+
+def _freeze(mlp: MLP, gradient: FloatArray, part: slice, k: int, *, running_stats: bool) -> None:
+    """Zero diverged network k's parameters and gradient within `part` of the flat vector, so
+    that it stays at zero: its NaNs stop spreading through its own updates and cost nothing
+    to carry. Each member of a team zeroes its own part."""
+    own = network_index(mlp)[part] == k
+    mlp.flat[part][own] = 0
+    gradient[own] = 0
+    if running_stats and mlp.norm is not None:  # they may hold NaN too
         for mean, var in zip(mlp.norm.running_means, mlp.norm.running_vars, strict=True):
             mean[k], var[k] = 0, 1
-    dlogits[k] = 0
 
 
 def _test_accuracy(mlp: MLP, data: Dataset) -> FloatArray:

@@ -9,7 +9,16 @@ from numpy.testing import assert_allclose
 from core.activations import ACTIVATIONS
 from core.initializers import INITIALIZERS
 from core.losses import softmax_cross_entropy
-from core.mlp import MLP, backward, forward, init_mlp
+from core.mlp import (
+    MLP,
+    backward,
+    empty_cache,
+    forward,
+    init_mlp,
+    n_params,
+    network_index,
+    zeros_like_grads,
+)
 from tests.gradcheck import numeric_grad
 
 
@@ -163,3 +172,80 @@ def test_batch_norm_testing_mode_uses_the_running_statistics(rng: np.random.Gene
     test_logits, _ = forward(mlp, x, training=False)
     assert not np.allclose(before, train_logits, atol=1e-2)
     assert_allclose(test_logits, train_logits, rtol=1e-3, atol=1e-4)
+
+
+def test_parameters_and_gradients_are_views_of_one_flat_vector(rng: np.random.Generator) -> None:
+    """W, b, γ and β live in `flat` (what an optimizer steps), each layer's W and b as the
+    rows of one block W̃ = [W; b]; gradients are laid out alike."""
+    mlp = init_mlp(
+        [rng] * 2,
+        [INITIALIZERS["he_normal"]] * 2,
+        (6, 5, 4, 3),
+        ACTIVATIONS["relu"],
+        np.float64,
+        batch_norm=True,
+    )
+    assert mlp.flat.size == n_params(2, (6, 5, 4, 3), batch_norm=True)
+    assert mlp.flat.size == sum(p.size for p in mlp.params)
+    grads = zeros_like_grads(mlp)
+    for param, grad in zip(mlp.params, grads.params, strict=True):
+        assert np.shares_memory(param, mlp.flat)
+        assert np.shares_memory(grad, grads.flat)
+        assert grad.shape == param.shape
+    for block, w, b in zip(mlp.blocks, mlp.weights, mlp.biases, strict=True):
+        np.testing.assert_array_equal(block[:, :-1], w)
+        np.testing.assert_array_equal(block[:, -1:], b)
+    mlp.flat[:] = 7
+    assert all((p == 7).all() for p in mlp.params)
+    owner = network_index(mlp)
+    for p in mlp.params:
+        for k in range(2):
+            p[k] = k + 1  # mark network k's numbers in its own arrays
+    np.testing.assert_array_equal(mlp.flat, owner + 1)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])
+def test_forward_and_backward_into_buffers_match_fresh_arrays(
+    batch_norm: bool, rng: np.random.Generator
+) -> None:
+    """A training step writes into buffers from `empty_cache` and `zeros_like_grads`; reused
+    over two different batches, they give exactly what fresh arrays give."""
+    mlp = init_mlp(
+        [rng] * 3,
+        [INITIALIZERS["he_normal"], INITIALIZERS["std_0.01"], INITIALIZERS["lecun_normal"]],
+        (12, 7, 6, 4),
+        ACTIVATIONS["tanh"],
+        batch_norm=batch_norm,
+    )
+    cache, grads = empty_cache(mlp, 5), zeros_like_grads(mlp)
+    for _ in range(2):
+        x = rng.standard_normal((5, 12)).astype(np.float32)
+        y = rng.integers(0, 4, 5)
+        cache.x[...] = x
+        logits, _ = forward(mlp, cache.x, out=cache)
+        backward(mlp, cache, softmax_cross_entropy(logits, y)[1], out=grads)
+        fresh_logits, fresh_cache = forward(mlp, x)
+        fresh = backward(mlp, fresh_cache, softmax_cross_entropy(fresh_logits, y)[1])
+        np.testing.assert_array_equal(logits, fresh_logits)
+        np.testing.assert_array_equal(grads.flat, fresh.flat)
+        for a, fresh_a in zip(cache.a, fresh_cache.a, strict=True):
+            np.testing.assert_array_equal(a, fresh_a)
+
+
+def test_rows_of_a_batch_add_up_to_the_whole_batch(rng: np.random.Generator) -> None:
+    """Workers that split a batch's rows add their losses and gradients: with `batch`, each
+    part is scaled by the whole batch, so the sum is the whole batch's (float64, exact to
+    rounding)."""
+    mlp, x = _tiny_net(rng, "relu", n_nets=2)
+    y = rng.integers(0, 3, len(x))
+    logits, cache = forward(mlp, x)
+    loss, dlogits = softmax_cross_entropy(logits, y)
+    whole = backward(mlp, cache, dlogits)
+    parts_loss, parts_grad = np.zeros_like(loss), np.zeros_like(whole.flat)
+    for rows in (slice(0, 2), slice(2, 6)):
+        logits, cache = forward(mlp, x[rows])
+        part_loss, dlogits = softmax_cross_entropy(logits, y[rows], batch=len(x))
+        parts_loss += part_loss
+        parts_grad += backward(mlp, cache, dlogits).flat
+    assert_allclose(parts_loss, loss, rtol=1e-12)
+    assert_allclose(parts_grad, whole.flat, rtol=1e-10, atol=1e-14)

@@ -30,13 +30,3 @@ def test_app_requirements_exclude_test_tools_and_torch() -> None:
 def test_core_never_imports_streamlit() -> None:
     for path in (ROOT / "core").rglob("*.py"):
         assert "import streamlit" not in path.read_text(), path.name
-
-
-def test_importing_core_holds_blas_to_one_thread() -> None:
-    from threadpoolctl import threadpool_info
-
-    import core  # noqa: F401 (importing is the point)
-
-    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    assert blas, "NumPy's BLAS was not found"
-    assert all(info["num_threads"] == 1 for info in blas)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
+from core import training
 from core.dataset import Dataset
 from core.mnist import load_sample
 from core.training import TrainProgress, train_compare
@@ -183,3 +186,85 @@ def test_batch_norm_divergence_is_reported_not_raised(digits: Dataset) -> None:
     assert step is not None
     assert np.isnan(result.losses["he_normal"][0, step:]).all()
     assert np.isnan(result.test_accuracy["he_normal"][0])
+
+
+BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
+
+
+@pytest.mark.parametrize(
+    ("initializers", "workers"),
+    [(BOOK_RACE, 1), (BOOK_RACE, 2), (BOOK_RACE[1:], 2), (BOOK_RACE, 3)],
+    ids=["one worker", "rows split", "networks split", "three workers"],
+)
+def test_same_seed_gives_bit_identical_runs_for_a_worker_count(
+    tiny: Dataset, initializers: list[str], workers: int
+) -> None:
+    """However the threads are scheduled, a split sums in a fixed order: a rerun is exact."""
+    runs = [
+        train_compare(initializers, iterations=25, data=tiny, workers=workers, progress_every=5)
+        for _ in range(2)
+    ]
+    for name in initializers:
+        np.testing.assert_array_equal(runs[0].losses[name], runs[1].losses[name])
+        np.testing.assert_array_equal(runs[0].test_accuracy[name], runs[1].test_accuracy[name])
+        np.testing.assert_array_equal(runs[0].distinct_units[name], runs[1].distinct_units[name])
+
+
+def test_worker_counts_agree_to_float32_rounding(digits: Dataset) -> None:
+    """One worker, the batch's rows split over two or three, or the networks split: the same
+    race, up to the order in which float32 gradients are summed."""
+    races = {w: train_compare(BOOK_RACE, iterations=40, data=digits, workers=w) for w in (1, 2, 3)}
+    by_networks = train_compare(BOOK_RACE[1:], iterations=40, data=digits, workers=2)
+    for w, race in races.items():
+        for name in BOOK_RACE:
+            np.testing.assert_allclose(
+                race.losses[name], races[1].losses[name], rtol=1e-4, err_msg=f"{w} workers"
+            )
+            np.testing.assert_allclose(
+                race.test_accuracy[name], races[1].test_accuracy[name], atol=2e-3
+            )
+    for name in BOOK_RACE[1:]:
+        np.testing.assert_allclose(by_networks.losses[name], races[1].losses[name], rtol=1e-4)
+
+
+def test_divergence_is_the_same_when_the_batch_is_split(digits: Dataset) -> None:
+    """A network that blows up is frozen by every worker at the same step; its neighbours,
+    sharing the split, carry on as they would alone."""
+    split = train_compare(["std_1", "he_normal"], lr=0.1, iterations=60, data=digits, workers=2)
+    alone = train_compare(["std_1"], lr=0.1, iterations=60, data=digits, workers=1)
+    assert split.diverged_at["std_1"] == alone.diverged_at["std_1"] != (None,)
+    (step,) = split.diverged_at["std_1"]
+    assert np.isnan(split.losses["std_1"][0, step - 1 :]).all()
+    assert np.isfinite(split.losses["he_normal"]).all()
+    assert split.diverged_at["he_normal"] == (None,)
+
+
+def test_stopping_a_split_race_ends_every_worker(tiny: Dataset) -> None:
+    """A UI stops a race by raising from on_progress: workers waiting for each other are
+    released, and the caller gets the exception."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(progress: TrainProgress) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        train_compare(BOOK_RACE, iterations=10_000, data=tiny, workers=2, on_progress=stop)
+    assert not [t for t in threading.enumerate() if t.name.startswith("initlab-job")]
+
+
+def test_a_failing_worker_does_not_leave_its_partner_waiting(
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error in one member of a split is raised in the caller, not a hang."""
+    real = training.backward
+
+    def fails_in_the_second_worker(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "initlab-job-1":
+            raise MemoryError("worker 1")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "backward", fails_in_the_second_worker)
+    with pytest.raises(MemoryError, match="worker 1"):
+        train_compare(BOOK_RACE, iterations=50, data=tiny, workers=2)
