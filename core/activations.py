@@ -18,13 +18,17 @@ from types import MappingProxyType
 import numpy as np
 
 from core.types import FloatArray
-from core.validation import check_choice
+from core.validation import InvalidTypeError, check_choice, check_positive, check_real
 
 LEAKY_SLOPE = 0.01
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+# Beyond |z| = 10, GELU's tanh(√(2/π)(z + 0.044715 z³)) is ±1 to the last bit in float32 and
+# float64 (its argument exceeds 40), so z is clipped there before the cubic: the values are
+# unchanged, and z³ can no longer overflow into inf (and 0 · inf = NaN in the derivative).
+_GELU_FLAT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,23 @@ class Activation:
     max_slope: float
     low: float | None
     high: float | None
+
+    def __post_init__(self) -> None:
+        for field in ("name", "label"):
+            if not isinstance(getattr(self, field), str):
+                raise InvalidTypeError(f"{field} must be a string, got {getattr(self, field)!r}")
+        for field in ("fn", "grad"):
+            if not callable(getattr(self, field)):
+                raise InvalidTypeError(
+                    f"{field} must be a function of a float array, got {getattr(self, field)!r}"
+                )
+        check_positive("gain", self.gain)
+        check_positive("max_slope", self.max_slope)
+        for field in ("low", "high"):
+            if getattr(self, field) is not None:
+                check_real(field, getattr(self, field))
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low must be below high, got low={self.low}, high={self.high}")
 
 
 # Written as ufunc calls and in-place updates, never `a * (b + c)` on fresh temporaries: for
@@ -125,7 +146,9 @@ def _selu_grad(z: FloatArray) -> FloatArray:
 
 
 def _gelu_tanh(z: FloatArray) -> FloatArray:
-    """tanh(√(2/π)(z + 0.044715 z³)), the core of GELU's tanh form."""
+    """tanh(√(2/π)(z + 0.044715 z³)), the core of GELU's tanh form; z is clipped to ±10 first
+    (see `_GELU_FLAT`)."""
+    z = np.clip(z, -_GELU_FLAT, _GELU_FLAT)
     u = np.square(z)
     u *= _GELU_CUBIC
     u += 1
@@ -144,7 +167,9 @@ def _gelu(z: FloatArray) -> FloatArray:
 
 
 def _gelu_grad(z: FloatArray) -> FloatArray:
-    """(1 + t)/2 + z(1 − t²)u'/2 with u' = √(2/π)(1 + 3·0.044715 z²)."""
+    """(1 + t)/2 + z(1 − t²)u'/2 with u' = √(2/π)(1 + 3·0.044715 z²). Beyond |z| = 10 the
+    second term is exactly 0, so z is clipped there (see `_GELU_FLAT`)."""
+    z = np.clip(z, -_GELU_FLAT, _GELU_FLAT)
     t = _gelu_tanh(z)
     du = np.square(z)
     du *= 3 * _GELU_CUBIC
@@ -167,10 +192,11 @@ def _softsign(z: FloatArray) -> FloatArray:
 
 
 def _softsign_grad(z: FloatArray) -> FloatArray:
+    """1 / (1 + |z|)², squared after the reciprocal so that a huge |z| cannot overflow."""
     d = np.abs(z)
     d += 1
-    np.square(d, out=d)
-    return np.reciprocal(d, out=d)
+    np.reciprocal(d, out=d)
+    return np.square(d, out=d)
 
 
 def _identity(z: FloatArray) -> FloatArray:
@@ -186,8 +212,30 @@ def _gelu_max_slope() -> float:
     return float(_gelu_grad(np.linspace(0.0, 4.0, 40_001)).max())
 
 
-_SELU_LOW = -SELU_SCALE * SELU_ALPHA
-_GELU_LOW = float(_gelu(np.linspace(-3.0, 0.0, 30_001)).min())
+def _lowest_computed(fn: Callable[[FloatArray], FloatArray], z64: FloatArray) -> float:
+    """The least value `fn` computes at the points `z64` in float64 or at their float32
+    roundings: rounding differs between the two, and a declared lower bound must hold for both
+    (a histogram whose lowest edge is above a value drops it)."""
+    return min(float(fn(z64).min()), float(fn(z64.astype(np.float32)).min()))
+
+
+def _gelu_low() -> float:
+    """A lower bound of every value GELU computes, in float32 and in float64.
+
+    Its minimum, ≈ -0.17004 at z ≈ -0.7518, found by trying every float32 z from -0.74 to
+    -0.76 (the only ones whose value can come within float32 rounding of it) and, for float64,
+    a grid of step 10^-7 there (off by < 10^-15), less 10^-12 for float64's own rounding.
+    """
+    start, stop = np.float32(-0.74).view(np.int32), np.float32(-0.76).view(np.int32)
+    every_float32 = np.arange(start, stop, dtype=np.int32).view(np.float32)  # sign-magnitude bits
+    low32 = float(_gelu(every_float32).min())
+    low64 = float(_gelu(np.linspace(-0.76, -0.74, 200_001)).min())
+    return min(low32, low64) - 1e-12
+
+
+# SELU's infimum is -λα at z → -∞; its float32 product rounds differently from float64's.
+_SELU_LOW = min(-SELU_SCALE * SELU_ALPHA, _lowest_computed(_selu, np.array([-1e30])))
+_GELU_LOW = _gelu_low()
 
 ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
     {

@@ -17,6 +17,8 @@ References: Glorot & Bengio 2010 (Fig. 3, 6, 7, 8); He et al. 2015, arXiv:1502.0
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +29,18 @@ from core.activations import Activation, get_activation
 from core.initializers import Initializer, get_initializer
 from core.theory import predicted_stds
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
-from core.validation import check_int
+from core.validation import (
+    MAX_BINS,
+    MAX_LAYERS,
+    MAX_VALUES,
+    InvalidTypeError,
+    check_bool,
+    check_budget,
+    check_float_dtype,
+    check_int,
+    check_real_array,
+    check_seed,
+)
 
 SATURATION_THRESHOLD = 0.05  # |f'(z)| below 5 % of the activation's largest slope
 
@@ -40,8 +53,12 @@ class LayerStats:
     `dead`: fraction of units saturated for every sample (they pass no gradient at all).
     `zero_fraction`: fraction of exact zeros (ReLU's spike), excluded from `counts` when asked.
     `grad_*`: the back-propagated gradient ∂L/∂z at this layer (zeros excluded like `counts`);
-    NaN std and empty counts below a layer where it overflowed. `weight_grad_std`: std of ∂L/∂W.
-    `predicted_std`, `predicted_grad_std`: what variance propagation says they should be.
+    NaN std and empty counts at and below the layer where it overflowed
+    (`ForwardResult.grad_overflow_layer`). `weight_grad_std`: std of ∂L/∂W, NaN there too, and
+    inf where the std itself exceeds float64's range (possible only in float64 runs).
+    `predicted_std`, `predicted_grad_std`: what variance propagation says they should be (inf
+    where that overflows).
+    Every other number is finite, and `counts` (`grad_counts`) counts every value binned.
     """
 
     layer: int
@@ -95,14 +112,29 @@ def activation_histograms(
     Edges are shared across layers, so they can be compared, and span the activation's output
     range where it is bounded (sigmoid: 0 to 1; tanh: -1 to 1) or the values seen where it is
     not (ReLU's upper side).
+
+    The work is bounded (see `core.validation`): at most `MAX_LAYERS` layers, `MAX_BINS` bins
+    and n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, which also bounds
+    the 3 × n_layers × n_samples × width² multiply-adds (at most 0.75 × width per value held,
+    under 4·10^12, orthogonal's QR included). `dtype` is float32 or float64.
     """
     act = get_activation(activation)
     init = get_initializer(initializer)
-    check_int("n_layers", n_layers, low=1)
-    check_int("width", width, low=1)
-    check_int("n_samples", n_samples, low=1)
-    check_int("bins", bins, low=1)
-    check_int("seed", seed, low=0)
+    check_int("n_layers", n_layers, low=1, high=MAX_LAYERS)
+    check_int("width", width, low=1, high=MAX_VALUES)
+    check_int("n_samples", n_samples, low=1, high=MAX_VALUES)
+    check_int("bins", bins, low=1, high=MAX_BINS)
+    check_seed(seed)
+    check_bool("exclude_zeros", exclude_zeros)
+    check_bool("batch_norm", batch_norm)
+    dtype = check_float_dtype(dtype)
+    check_budget(  # per layer: W, then a, f'(z), ∂L/∂z (and x̂), and two histograms
+        n_layers * (width * width + 4 * n_samples * width + 4 * bins),
+        MAX_VALUES,
+        what="values to hold",
+        formula="n_layers × (width² + 4 × n_samples × width + 4 × bins)",
+        arguments="n_layers, width, n_samples or bins",
+    )
 
     data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
     init_rng = np.random.default_rng(init_ss)
@@ -173,35 +205,114 @@ def _backward(
         if not np.isfinite(delta).all():
             return deltas, weight_grad_stds, i + 1
         deltas[i] = delta
-        weight_grad = inputs[i].T @ delta  # (width, width)
-        weight_grad_stds[i] = float(weight_grad.std(dtype=np.float64)) / len(delta)
+        weight_grad_stds[i] = _weight_grad_std(inputs[i], delta)
         grad = delta @ weights[i].T
     return deltas, weight_grad_stds, None
 
 
+def _weight_grad_std(a: FloatArray, delta: FloatArray) -> float:
+    """std of ∂L/∂W = aᵀδ / n_samples, (width, width), as a float64 number.
+
+    The product is taken in the arrays' precision, where it may overflow although a and δ do
+    not (float32: 10^20 × 10^20); then again on a / max|a| and δ / max|δ|, whose products are
+    at most n_samples, with the two scales multiplied back in float64. The result is inf only
+    where the std itself exceeds float64's range.
+    """
+    n = len(delta)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+        weight_grad = a.T @ delta  # (width, width)
+        std = float(weight_grad.std(dtype=np.float64)) / n
+    if math.isfinite(std):
+        return std
+    a_top, delta_top = float(np.abs(a).max()), float(np.abs(delta).max())
+    weight_grad = (a / a_top).T @ (delta / delta_top)  # (width, width), entries <= n
+    return float(weight_grad.std(dtype=np.float64)) / n * a_top * delta_top
+
+
+def _mean_std(values: FloatArray) -> tuple[float, float]:
+    """Mean and std in float64, finite for any finite values: when the plain sums overflow
+    (float64 values beyond 10^154), they are taken of values / max|values| and scaled back."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+        mean, std = float(values.mean(dtype=np.float64)), float(values.std(dtype=np.float64))
+    if math.isfinite(mean) and math.isfinite(std):
+        return mean, std
+    top = float(np.abs(values).max())
+    scaled = values / top  # |scaled| <= 1
+    return float(scaled.mean(dtype=np.float64)) * top, float(scaled.std(dtype=np.float64)) * top
+
+
+_FLOAT_MAX = sys.float_info.max
+
+
 def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, float]:
-    """The histogram range: the activation's own where bounded, else the values seen."""
-    low = act.low if act.low is not None else min((float(a.min()) for a in values), default=0.0)
-    high = act.high if act.high is not None else max((float(a.max()) for a in values), default=1.0)
-    if high <= low:  # all values equal (zeros init): a unit-wide range around them
-        low, high = low - 0.5, low + 0.5
+    """The histogram range: the activation's own where bounded, else the values seen.
+
+    The values seen widen a declared bound they cross, so that no value is left uncounted
+    (the bounds are exact for what the activations compute: `core.activations`).
+    """
+    seen_low = min((float(a.min()) for a in values), default=0.0)
+    seen_high = max((float(a.max()) for a in values), default=1.0)
+    low = seen_low if act.low is None else min(act.low, seen_low)
+    high = seen_high if act.high is None else max(act.high, seen_high)
+    if high <= low:  # all values equal (zeros init): a range around them, within float64
+        pad = max(0.5, abs(low) / 256)
+        low, high = max(low - pad, -_FLOAT_MAX), min(low + pad, _FLOAT_MAX)
     return low, high
+
+
+def _edges(low: float, high: float, bins: int) -> FloatArray:
+    """`bins` + 1 equal-width edges from low to high, finite even where high - low is not."""
+    if math.isfinite(high - low):
+        return np.linspace(low, high, bins + 1)
+    t = np.arange(bins + 1) / bins
+    edges = low * (1 - t) + high * t  # never forms high - low
+    edges[0], edges[-1] = low, high
+    return edges
 
 
 def uniform_histogram(
     values: FloatArray, bins: int, value_range: tuple[float, float]
 ) -> tuple[IntArray, FloatArray]:
     """np.histogram(values, bins, value_range) for equal-width bins, by index arithmetic and
-    bincount: 10× faster than np.histogram on 10^5 values, which redraws need."""
-    low, high = value_range
-    values = values.ravel()
-    if values.min(initial=low) < low or values.max(initial=high) > high:
+    bincount: 10× faster than np.histogram on 10^5 values, which redraws need.
+
+    As np.histogram, values outside the range (and NaN) are not counted; the forward pass
+    always passes a range that holds every value. `value_range` is finite with low < high.
+    """
+    check_int("bins", bins, low=1, high=MAX_BINS)
+    low, high = _check_range(value_range)
+    values = check_real_array("values", values).ravel()
+    # Written so that NaN (whose comparisons are all False) takes the filtering branch too.
+    if not (values.min(initial=low) >= low and values.max(initial=high) <= high):
         values = values[(values >= low) & (values <= high)]  # values outside are not counted
-    scaled = np.subtract(values, low, dtype=np.float64)  # float64: exact for float32 inputs
-    scaled *= bins / (high - low)
+    span = high - low
+    if not math.isfinite(span):  # float64 values near its range: halve, so differences fit
+        scaled = np.subtract(values * 0.5, low * 0.5, dtype=np.float64)
+        scaled *= bins / (high * 0.5 - low * 0.5)
+    else:
+        scaled = np.subtract(values, low, dtype=np.float64)  # float64: exact for float32 inputs
+        if math.isfinite(bins / span):
+            scaled *= bins / span
+        else:  # a subnormal span: divide first
+            scaled /= span
+            scaled *= bins
     index = scaled.astype(np.intp)
     np.minimum(index, bins - 1, out=index)  # the top edge's own values go in the last bin
-    return np.bincount(index, minlength=bins), np.linspace(low, high, bins + 1)
+    return np.bincount(index, minlength=bins), _edges(low, high, bins)
+
+
+def _check_range(value_range: object) -> tuple[float, float]:
+    """`value_range` as finite floats (low, high) with low < high."""
+    message = (
+        f"value_range must be two finite numbers (low, high) with low < high, got {value_range!r}"
+    )
+    try:
+        low, high = (float(v) for v in value_range)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as e:
+        raise InvalidTypeError(message) from e
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(message)
+    return low, high
 
 
 def _symmetric_range(values: list[FloatArray | None]) -> tuple[float, float]:
@@ -222,11 +333,12 @@ def _value_stats(
     zeros = a == 0
     counts, edges = uniform_histogram(a[~zeros] if exclude_zeros else a, bins, value_range)
     saturated = np.abs(slope) < SATURATION_THRESHOLD * act.max_slope  # (n_samples, width)
+    mean, std = _mean_std(a)
     return {
         "counts": counts,
         "edges": edges,
-        "mean": float(a.mean(dtype=np.float64)),
-        "std": float(a.std(dtype=np.float64)),
+        "mean": mean,
+        "std": std,
         "saturated": float(saturated.mean()),
         "dead": float(saturated.all(axis=0).mean()),
         "zero_fraction": float(zeros.mean()),
@@ -239,7 +351,7 @@ def _grad_stats(
     if delta is None:  # below a backward overflow
         return {
             "grad_counts": np.zeros(bins, dtype=np.intp),
-            "grad_edges": np.linspace(*grad_range, bins + 1),
+            "grad_edges": _edges(*grad_range, bins),
             "grad_std": float("nan"),
         }
     binned = delta[delta != 0] if exclude_zeros else delta
@@ -247,13 +359,17 @@ def _grad_stats(
     return {
         "grad_counts": counts,
         "grad_edges": edges,
-        "grad_std": float(delta.std(dtype=np.float64)),
+        "grad_std": _mean_std(delta)[1],
     }
 
 
 def verdict(result: ForwardResult) -> str:
     """One plain sentence on what the layers show: exploding, saturated, collapsed, vanishing
     or steady. Rules, in order, with the thresholds written in the text they produce."""
+    if not isinstance(result, ForwardResult):
+        raise InvalidTypeError(
+            f"result must be a ForwardResult from activation_histograms, got {result!r}"
+        )
     if result.overflow_layer is not None:
         return (
             f"exploding: activations overflow the float range at layer {result.overflow_layer}; "
@@ -280,6 +396,10 @@ def verdict(result: ForwardResult) -> str:
             f"collapsed: layer {n}'s activations all sit near {last.mean:.2f} "
             f"(std {last.std:.2g}), so its units compute nearly the same thing: "
             "little expressive power"
+        )
+    if first.std == 0:  # layer 1 rounded to one value, yet a later layer spreads: no ratio
+        return (
+            f"exploding: layer 1's activations are all equal, layer {n}'s have std {last.std:.3g}"
         )
     ratio = last.std / first.std
     per_layer = ratio ** (1 / max(n - 1, 1))

@@ -14,19 +14,33 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from core.types import DEFAULT_DTYPE, FloatArray
-from core.validation import check_int, check_positive
+from core.validation import (
+    MAX_VALUES,
+    InvalidTypeError,
+    check_budget,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    check_real,
+    check_rng,
+)
 
 Mode = Literal["fixed", "fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["normal", "truncated_normal", "uniform", "orthogonal", "constant"]
 
 # Std of a standard normal truncated to ±2: dividing by it restores the declared variance.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
+# The weight stds (and |constant values|) accepted: about float32's range, whose largest value
+# is 3.4e38 and whose full precision ends at 1.2e-38. At std 1e38 a float32 draw beyond 3.4σ
+# is inf, the float's own mark of an overflow, which the experiments report as such.
+MIN_STD = 1e-30
+MAX_STD = 1e38
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +62,25 @@ class Initializer:
     torch: str = ""
     keras: str = ""
 
+    def __post_init__(self) -> None:
+        for field in ("name", "label", "formula", "torch", "keras"):
+            if not isinstance(getattr(self, field), str):
+                raise InvalidTypeError(f"{field} must be a string, got {getattr(self, field)!r}")
+        if not self.name:
+            raise ValueError("name must be a non-empty string, got ''")
+        check_choice("mode", self.mode, get_args(Mode))
+        check_choice("distribution", self.distribution, get_args(Distribution))
+        # frozen: object.__setattr__ is the documented way to normalise fields at init, so that
+        # a NumPy scalar is stored (and hashed, and printed) as the float it stands for.
+        object.__setattr__(self, "scale", check_real("scale", self.scale, low=0, high=MAX_STD**2))
+        object.__setattr__(
+            self, "value", check_real("value", self.value, low=-MAX_STD, high=MAX_STD)
+        )
+
     def variance(self, fan_in: int, fan_out: int) -> float:
         """The theoretical Var(W_ij) for a (fan_in, fan_out) matrix."""
+        check_int("fan_in", fan_in, low=1)
+        check_int("fan_out", fan_out, low=1)
         if self.distribution == "constant":
             return 0.0
         if self.distribution == "orthogonal":
@@ -63,8 +94,23 @@ class Initializer:
         fan_out: int,
         dtype: npt.DTypeLike = DEFAULT_DTYPE,
     ) -> FloatArray:
-        """Draw W with shape (fan_in, fan_out), so that z = x @ W."""
+        """Draw W with shape (fan_in, fan_out), so that z = x @ W, in float32 or float64.
+
+        At most `MAX_VALUES` weights: that also bounds orthogonal's QR decomposition, of
+        max·min² ≤ 4.4·10^12 multiply-adds, within `MAX_MULTIPLY_ADDS`. In float32 a normal
+        draw with a std near `MAX_STD` can pass float32's largest value: those weights are ±inf
+        (NumPy warns of the overflow), which a forward pass reports at its first layer.
+        """
+        check_rng(rng)
         shape = (check_int("fan_in", fan_in, low=1), check_int("fan_out", fan_out, low=1))
+        dtype = check_float_dtype(dtype)
+        check_budget(
+            fan_in * fan_out,
+            MAX_VALUES,
+            what="weights",
+            formula="fan_in × fan_out",
+            arguments="fan_in or fan_out",
+        )
         # A Python float (math.sqrt), not np.sqrt: a NumPy float64 factor would promote float32
         # W to float64 under NEP 50, while a Python scalar keeps W's dtype.
         std = math.sqrt(self.variance(fan_in, fan_out))
@@ -125,13 +171,18 @@ def variance_scaling(
     torch: str = "",
     keras: str = "",
 ) -> Initializer:
-    """The one family behind LeCun, Glorot and He: Var(W) = scale / n(mode)."""
+    """The one family behind LeCun, Glorot and He: Var(W) = scale / n(mode).
+
+    `scale` is a finite number from 0 to 1e30; `mode` one of fixed, fan_in, fan_out, fan_avg;
+    `distribution` one of normal, truncated_normal, uniform, orthogonal, constant.
+    """
     return Initializer(name, label, formula, scale, mode, distribution, torch=torch, keras=keras)
 
 
 def normal_std(std: float) -> Initializer:
-    """N(0, std²) for any std > 0: the book's fixed-std experiments with a custom value."""
-    std = check_positive("std", std)
+    """N(0, std²) for any std from 1e-30 to 1e38: the book's fixed-std experiments with a
+    custom value."""
+    std = check_real("std", std, low=MIN_STD, high=MAX_STD)
     return Initializer(
         f"std_{std:g}",
         f"std = {std:g}",
@@ -145,9 +196,11 @@ def normal_std(std: float) -> Initializer:
 
 
 def constant(value: float) -> Initializer:
-    """W_ij = value everywhere: every unit of a layer starts, and stays, identical."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"constant value must be a finite number, got {value!r}")
+    """W_ij = value everywhere: every unit of a layer starts, and stays, identical.
+
+    `value` is any real number (NumPy scalars included) from -1e38 to 1e38.
+    """
+    value = check_real("constant value", value, low=-MAX_STD, high=MAX_STD)
     return Initializer(
         f"constant_{value:g}",
         f"Constant W = {value:g}",
@@ -155,7 +208,7 @@ def constant(value: float) -> Initializer:
         0.0,
         "fixed",
         "constant",
-        float(value),
+        value,
         torch=f"torch.nn.init.constant_(w, {value:g})",
         keras=f"keras.initializers.Constant({value:g})",
     )

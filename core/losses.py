@@ -1,14 +1,31 @@
-"""Softmax and cross-entropy, fused so that the gradient is simply softmax(logits) - onehot(y)."""
+"""Softmax and cross-entropy, fused so that the gradient is simply softmax(logits) - onehot(y).
+
+A row of logits that is not finite gives a NaN loss (and NaN softmax): training reads that as
+a diverged network.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from core.types import FloatArray, IntArray
+from core.validation import InvalidTypeError
+
+
+def _check_logits(logits: object, min_ndim: int) -> None:
+    """Logits are a float array with a class axis last (cheap: the training loop calls this)."""
+    if not isinstance(logits, np.ndarray) or logits.dtype.kind != "f":
+        raise InvalidTypeError(f"logits must be a float array, got {logits!r:.80}")
+    if logits.ndim < min_ndim or logits.shape[-1] == 0:
+        raise ValueError(
+            f"logits must have at least {min_ndim} dimension(s) with classes last, "
+            f"got shape {logits.shape}"
+        )
 
 
 def log_softmax(logits: FloatArray) -> FloatArray:
     """log softmax over the last axis, shifted by the row max so exp never overflows."""
+    _check_logits(logits, 1)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
@@ -30,8 +47,17 @@ def softmax_cross_entropy(
     Returns loss (...,) = Σ_rows CE / batch and dlogits (..., rows, classes) =
     (softmax - onehot(y)) / batch.
     """
+    _check_logits(logits, 2)
     rows, n_classes = logits.shape[-2:]
     batch = rows if batch is None else batch
+    if not isinstance(y, np.ndarray) or y.dtype.kind not in "iu" or y.shape != (rows,):
+        raise InvalidTypeError(
+            f"y must be an integer array of {rows} labels (one per row of logits), got {y!r:.80}"
+        )
+    if rows == 0 or y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(
+            f"y must hold at least one label, each from 0 to {n_classes - 1}, got {y!r:.80}"
+        )
     shifted = logits - logits.max(axis=-1, keepdims=True)  # exp can no longer overflow
     exp = np.exp(shifted)
     total = exp.sum(axis=-1, keepdims=True)

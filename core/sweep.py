@@ -19,8 +19,20 @@ from types import MappingProxyType
 import numpy as np
 
 from core.activations import get_activation
+from core.initializers import MAX_STD, MIN_STD
 from core.types import FloatArray
-from core.validation import check_int, check_positive
+from core.validation import (
+    MAX_LAYERS,
+    MAX_MULTIPLY_ADDS,
+    MAX_VALUES,
+    InvalidTypeError,
+    check_budget,
+    check_int,
+    check_real,
+    check_seed,
+)
+
+MAX_SCALES = 10_000  # σ values one sweep may take (the app's default grid has 44)
 
 # The scales worth marking on the map, as σ in W ~ N(0, σ²/n).
 MARKED_SCALES: Mapping[str, float] = MappingProxyType(
@@ -31,7 +43,8 @@ MARKED_SCALES: Mapping[str, float] = MappingProxyType(
 @dataclass(frozen=True, eq=False)
 class DepthSweep:
     """`stds[i, d]` is the activation std after d + 1 layers with weight scale `scales[i]`;
-    inf where the values overflowed float64, so a log-scale map can show it as the maximum."""
+    inf where the values overflowed float32, so a log-scale map can show it as the maximum
+    (0 where they all rounded to the same value, e.g. underflowed to 0). Never NaN."""
 
     activation: str
     scales: FloatArray
@@ -52,19 +65,33 @@ def depth_sweep(
 
     x (n_samples, width) ~ N(0, 1); z = a @ W with W ~ N(0, σ²/width), a = f(z), zero bias.
     Default scales: 41 values from 0.25 to 4, evenly spaced on a log axis, plus the marked ones.
+    Each σ lies from 1e-30 to 1e38, in the order given. The work is bounded (see
+    `core.validation`): 2 × σ's × n_samples × width values and
+    σ's × max_depth × n_samples × width² multiply-adds.
     """
     act = get_activation(activation)
-    check_int("max_depth", max_depth, low=1)
-    check_int("width", width, low=1)
-    check_int("n_samples", n_samples, low=2)
-    check_int("seed", seed, low=0)
+    check_int("max_depth", max_depth, low=1, high=MAX_LAYERS)
+    check_int("width", width, low=1, high=MAX_VALUES)
+    check_int("n_samples", n_samples, low=2, high=MAX_VALUES)
+    check_seed(seed)
     if scales is None:
         scales = np.union1d(np.geomspace(0.25, 4.0, 41), list(MARKED_SCALES.values()))
-    sigma = np.asarray(scales, dtype=float)
-    if sigma.ndim != 1 or sigma.size == 0:
-        raise ValueError(f"scales must be a non-empty list of numbers, got {scales!r}")
-    for s in sigma:
-        check_positive("each scale", float(s))
+    sigma = _checked_scales(scales)
+    n_scales = len(sigma)
+    check_budget(
+        2 * n_scales * n_samples * width + width * width,
+        MAX_VALUES,
+        what="values to hold",
+        formula="2 × len(scales) × n_samples × width + width²",
+        arguments="scales list, n_samples or width",
+    )
+    check_budget(
+        n_scales * max_depth * n_samples * width * width,
+        MAX_MULTIPLY_ADDS,
+        what="multiply-adds",
+        formula="len(scales) × max_depth × n_samples × width²",
+        arguments="scales list, max_depth, n_samples or width",
+    )
 
     data_ss, init_ss = np.random.SeedSequence(seed).spawn(2)
     init_rng = np.random.default_rng(init_ss)
@@ -81,3 +108,17 @@ def depth_sweep(
             stds[:, depth] = a.std(axis=(1, 2), dtype=np.float64)
     stds[~np.isfinite(stds)] = np.inf
     return DepthSweep(act.name, sigma, np.arange(1, max_depth + 1, dtype=float), stds)
+
+
+def _checked_scales(scales: object) -> FloatArray:
+    """`scales` as a float64 array of 1 to `MAX_SCALES` σ values, each from 1e-30 to 1e38."""
+    if isinstance(scales, np.ndarray) and scales.ndim == 1:
+        scales = scales.tolist()  # NumPy scalars become Python numbers, checked one by one
+    if not isinstance(scales, Sequence) or isinstance(scales, str | bytes):
+        raise InvalidTypeError(f"scales must be a non-empty list of numbers, got {scales!r}")
+    if not 1 <= len(scales) <= MAX_SCALES:
+        raise ValueError(
+            f"scales must be a non-empty list of at most {MAX_SCALES:,} numbers, "
+            f"got {len(scales):,} of them"
+        )
+    return np.array([check_real("each scale", s, low=MIN_STD, high=MAX_STD) for s in scales])

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.activations import Activation
+from core.activations import Activation, get_activation
 from core.batchnorm import EPS
+from core.initializers import MAX_STD
 from core.types import FloatArray
+from core.validation import MAX_LAYERS, MAX_VALUES, check_bool, check_int, check_real
 
 # Expectations over N(0, q) as sums over a fine grid of z = √q·t, t in [-12, 12]: a kink
 # (ReLU at 0) costs Gauss-Hermite its accuracy, a plain grid keeps ~1e-6.
@@ -44,12 +46,13 @@ class PredictedStds:
 
 
 def gaussian_mean(fn, variance: float) -> float:  # type: ignore[no-untyped-def]
-    """E[fn(z)] for z ~ N(0, variance)."""
+    """E[fn(z)] for z ~ N(0, variance), variance from 0 to 1e300."""
+    variance = check_real("variance", variance, low=0, high=_MAX_VARIANCE)
     return float(np.sum(fn(math.sqrt(variance) * _T) * _PHI))
 
 
 def predicted_stds(
-    activation: Activation,
+    activation: Activation | str,
     weight_variance: float,
     n_layers: int,
     width: int,
@@ -61,8 +64,17 @@ def predicted_stds(
     each hidden layer batch-normalized if `batch_norm`.
 
     The backward recursion starts from a unit-variance gradient at the last layer's output,
-    as the forward experiment injects one. Values that overflow come out as inf.
+    as the forward experiment injects one. Values that overflow come out as inf, never NaN.
+    `activation` is an `Activation` or its registry name; `weight_variance` is from 0 to 1e30
+    (what an initializer can declare: std <= 1e38), which keeps n · Var(W) finite and so the
+    recursion free of inf · 0; `input_second_moment` is finite and >= 0; `n_layers` may be 0.
     """
+    act = activation if isinstance(activation, Activation) else get_activation(activation)
+    weight_variance = check_real("weight_variance", weight_variance, low=0, high=MAX_STD**2)
+    check_int("n_layers", n_layers, low=0, high=MAX_LAYERS)
+    check_int("width", width, low=1, high=MAX_VALUES)
+    input_second_moment = check_real("input_second_moment", input_second_moment, low=0)
+    check_bool("batch_norm", batch_norm)
     gain = width * weight_variance  # n · Var(W)
     q = min(gain * input_second_moment, _MAX_VARIANCE)
     pre_variances, f_input_variances, act_stds = [], [], []
@@ -71,15 +83,15 @@ def predicted_stds(
             pre_variances.append(q)
             q_f = 1.0 if batch_norm else q  # the variance of f's input
             f_input_variances.append(q_f)
-            mean = gaussian_mean(activation.fn, q_f)
-            second = gaussian_mean(lambda z: activation.fn(z) ** 2, q_f)
+            mean = gaussian_mean(act.fn, q_f)
+            second = gaussian_mean(lambda z: act.fn(z) ** 2, q_f)
             variance = max(second - mean**2, 0.0)
             act_stds.append(math.sqrt(variance))
             # Batch norm sees each unit's variance over the batch: the mean of a is removed.
             q = min(gain * (variance if batch_norm else second), _MAX_VARIANCE)
         grad_var, grad_stds = 1.0, []
         for q, q_f in zip(reversed(pre_variances), reversed(f_input_variances), strict=True):
-            grad_var *= gaussian_mean(lambda z: activation.grad(z) ** 2, q_f)
+            grad_var *= gaussian_mean(lambda z: act.grad(z) ** 2, q_f)
             if batch_norm:
                 grad_var /= q + EPS
             grad_stds.append(math.sqrt(grad_var))  # Var(δ_l)

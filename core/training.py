@@ -5,7 +5,9 @@ every group draws the same mini-batches, so only the initialization differs. Wit
 seeds, each initializer trains once per seed: seed r draws every initializer's weights from
 the same r-th stream, and all of them still see the same batches, so the spread across seeds
 is the spread due to the draw of the initial weights alone. A network whose loss turns NaN or
-inf is reported as diverged at that step, not raised; the others carry on.
+inf is reported as diverged at that step, not raised; the others carry on. So is a network
+whose loss stayed finite but whose parameters or test outputs are not, at the last step: it
+has no test accuracy, never the 10 % that argmax over NaN logits would give.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """
@@ -18,12 +20,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from core.activations import Activation, get_activation
-from core.dataset import Dataset
+from core.dataset import N_PIXELS, Dataset
 from core.initializers import Initializer, get_initializer
 from core.losses import softmax_cross_entropy
 from core.mlp import (
@@ -36,15 +40,36 @@ from core.mlp import (
     network_index,
     zeros_like_grads,
 )
-from core.optim import make_optimizer
+from core.optim import OPTIMIZERS, make_optimizer
 from core.parallel import Meeting, StepCounter, run_jobs, with_one_blas_thread
-from core.symmetry import distinct_units
+from core.symmetry import NOT_COUNTED, distinct_units
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
-from core.validation import check_int, check_positive
+from core.validation import (
+    MAX_LAYERS,
+    MAX_LOOP_STEPS,
+    MAX_MULTIPLY_ADDS,
+    MAX_VALUES,
+    InvalidTypeError,
+    check_bool,
+    check_budget,
+    check_choice,
+    check_int,
+    check_positive,
+    check_seed,
+)
 
 N_CLASSES = 10
 _PIXEL_SCALE = DEFAULT_DTYPE(1 / 255)  # a float32 scalar: uint8 × it is computed in float32
 _EVAL_CHUNK = 2000  # test digits per forward pass when scoring: bounds the memory it needs
+_MNIST_TEST = 10_000  # test digits of a run that loads MNIST itself, for its size check
+# Networks one race may train (initializers × seeds): the app allows a few dozen; more than
+# this is a mistake, and a list that long would take seconds just to look up.
+MAX_NETWORKS = 10_000
+
+# Where a divergence showed: the training loss at that step was NaN or inf ("loss"), or, with
+# every loss finite, the parameters after the last step ("parameters") or the test logits
+# they give ("test") were not finite; those two are reported at the last step.
+DivergedIn = Literal["loss", "parameters", "test"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,10 +86,14 @@ class TrainProgress:
 class TrainResult:
     """Per initializer `name`, one row per seed r:
     `losses[name][r]` has one training loss per step (NaN after a divergence);
-    `diverged_at[name][r]` is the 1-based step whose loss was first NaN or inf, else None;
-    `test_accuracy[name][r]` is NaN for a diverged network.
+    `diverged_at[name][r]` is the 1-based step whose loss was first NaN or inf, or the last
+    step for a network whose losses stayed finite but whose parameters or test logits did not;
+    None for a network that trained; `diverged_in[name][r]` says which (`DivergedIn`);
+    `test_accuracy[name][r]` is NaN for a diverged network, and in [0, 1] for the others.
     `distinct_units[name][r, c, l]` counts the different units of hidden layer l + 1 after step
-    `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init.
+    `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init, and is
+    `NOT_COUNTED` (0) where the parameters were not finite or had been zeroed after a
+    divergence (from step `diverged_at` on).
     """
 
     losses: dict[str, FloatArray]
@@ -75,6 +104,7 @@ class TrainResult:
     data_source: str
     checkpoints: IntArray
     distinct_units: dict[str, IntArray]
+    diverged_in: dict[str, tuple[DivergedIn | None, ...]] = field(default_factory=dict)
 
 
 @with_one_blas_thread
@@ -106,25 +136,64 @@ def train_compare(
     for a given number of workers, and the same up to float rounding for another number
     (a batch split into rows sums its gradient in another order). BLAS runs on one thread
     meanwhile, and gets the process's own setting back at the end.
+
+    `initializers` is a list (or tuple) of registry names and `Initializer`s; a bare string is
+    refused rather than read as one name, because a caller who passes one has usually lost a
+    level of nesting. The size of the race is bounded (see `core.validation`).
     """
+    if not _is_list(initializers) or isinstance(initializers, Initializer):
+        raise InvalidTypeError(
+            "initializers must be a list of names or Initializers, e.g. ['he_normal'], "
+            f"got {'the string ' if isinstance(initializers, str | bytes) else ''}"
+            f"{initializers!r}"
+        )
+    if not len(initializers):
+        raise ValueError("initializers must name at least one initializer")
+    check_int("number of initializers", len(initializers), low=1, high=MAX_NETWORKS)
     inits = [get_initializer(i) for i in initializers]
     names = [i.name for i in inits]
-    if not inits:
-        raise ValueError("initializers must name at least one initializer")
     if len(set(names)) != len(names):
         raise ValueError(f"each initializer may appear once, got {names}")
     act = get_activation(activation)
-    if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
-        raise ValueError(f"hidden must be a sequence of layer widths, got {hidden!r}")
-    widths = [check_int("hidden layer width", h, low=1) for h in hidden]
-    check_int("iterations", iterations, low=1)
-    check_int("batch_size", batch_size, low=1)
-    check_int("seed", seed, low=0)
-    check_int("seeds", seeds, low=1)
+    if not _is_list(hidden):
+        raise InvalidTypeError(f"hidden must be a sequence of layer widths, got {hidden!r}")
+    check_int("number of hidden layers", len(hidden), low=0, high=MAX_LAYERS)
+    widths = [check_int("hidden layer width", h, low=1, high=MAX_VALUES) for h in hidden]
+    check_int("iterations", iterations, low=1, high=MAX_LOOP_STEPS)
+    check_int("batch_size", batch_size, low=1, high=MAX_VALUES)
+    check_seed(seed)
+    check_int("seeds", seeds, low=1, high=MAX_NETWORKS)
+    check_budget(
+        len(initializers) * seeds,
+        MAX_NETWORKS,
+        what="networks",
+        formula="len(initializers) × seeds",
+        arguments="initializers list or seeds",
+    )
+    check_bool("batch_norm", batch_norm)
     check_int("progress_every", progress_every, low=1)
     if workers is not None:
         check_int("workers", workers, low=1)
-    make_optimizer(optimizer, check_positive("lr", lr))  # validated here, built per worker
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_positive("lr", lr)
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidTypeError(
+            f"on_progress must be a function of a TrainProgress, or None, got {on_progress!r}"
+        )
+    if data is not None and not isinstance(data, Dataset):
+        raise InvalidTypeError(
+            "data must be a core.Dataset (core.load_sample() gives one) or None to load "
+            f"MNIST, got {type(data).__name__}"
+        )
+    _check_race_size(
+        len(inits) * seeds,
+        widths,
+        iterations=iterations,
+        batch_size=batch_size,
+        batch_norm=batch_norm,
+        n_test=_MNIST_TEST if data is None else data.n_test,
+        n_checkpoints=len(range(progress_every, iterations, progress_every)) + 2,
+    )
     if data is None:
         from core.mnist import load_mnist  # deferred: only a run without data needs the loader
 
@@ -147,6 +216,7 @@ def train_compare(
         data=data,
         losses=np.full((n_nets, iterations), np.nan, dtype=np.float64),
         diverged_at=[None] * n_nets,
+        diverged_in=[None] * n_nets,
         accuracy=np.full(n_nets, np.nan),
         checkpoints=checkpoints,
         distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
@@ -167,6 +237,11 @@ def train_compare(
     meetings = [t.meeting for t in teams if t.meeting is not None]
     run_jobs(jobs, iterations, progress_every, report, meetings)
     seconds = time.perf_counter() - start
+    for k, step in enumerate(run.diverged_at):
+        if step is not None and run.diverged_in[k] is None:
+            run.diverged_in[k] = "loss"
+            # Zeroed at that step (`_freeze`): what is counted from there on is not its units.
+            run.distinct[k, checkpoints >= step] = NOT_COUNTED
 
     return TrainResult(
         losses={n: run.losses[rows(i)] for i, n in enumerate(names)},
@@ -177,6 +252,58 @@ def train_compare(
         data_source=data.source,
         checkpoints=checkpoints,
         distinct_units={n: run.distinct[rows(i)] for i, n in enumerate(names)},
+        diverged_in={n: tuple(run.diverged_in[rows(i)]) for i, n in enumerate(names)},
+    )
+
+
+def _is_list(value: object) -> bool:
+    """A sequence of items (a list, a tuple, a 1-D array), not a string."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _check_race_size(
+    n_nets: int,
+    widths: list[int],
+    *,
+    iterations: int,
+    batch_size: int,
+    batch_norm: bool,
+    n_test: int,
+    n_checkpoints: int,
+) -> None:
+    """Refuse a race beyond the memory and time budgets of `core.validation`.
+
+    Each network holds its parameters up to 5 times (parameters, gradients, two optimizer
+    states, a step's temporaries) and about 4 values per unit and digit of a batch (z, a and
+    their gradients); each step costs 3 multiply-adds per weight and digit (forward, backward),
+    scoring one per weight and test digit, and counting the units one per weight and checkpoint.
+    """
+    sizes = (N_PIXELS, *widths, N_CLASSES)
+    weights = sum(fan_in * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    parameters = weights + sum(sizes[1:]) + (2 * sum(widths) if batch_norm else 0)
+    arguments = "initializers list, seeds, hidden, batch_size or iterations"
+    check_budget(
+        n_nets * (5 * parameters + 4 * batch_size * sum(sizes[1:]) + iterations),
+        MAX_VALUES,
+        what="values to hold",
+        formula="networks × (5 × parameters + 4 × batch_size × units + iterations)",
+        arguments=arguments,
+    )
+    check_budget(
+        n_nets * weights * (3 * iterations * batch_size + n_test + n_checkpoints),
+        MAX_MULTIPLY_ADDS,
+        what="multiply-adds",
+        formula="networks × weights × (3 × iterations × batch_size + test digits + checkpoints)",
+        arguments=arguments,
+    )
+    check_budget(
+        n_nets * len(widths) * n_checkpoints,
+        MAX_LOOP_STEPS,
+        what="unit counts",
+        formula="networks × hidden layers × checkpoints (one every progress_every steps)",
+        arguments="initializers list, seeds, hidden or iterations, or a larger progress_every",
     )
 
 
@@ -211,6 +338,7 @@ class _Run:
     data: Dataset
     losses: FloatArray  # (K, iterations)
     diverged_at: list[int | None]
+    diverged_in: list[DivergedIn | None]
     accuracy: FloatArray  # (K,), NaN for a diverged network
     checkpoints: IntArray  # steps at which the distinct units are counted, 0 first
     distinct: IntArray  # (K, checkpoints, hidden layers)
@@ -341,7 +469,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
             if not counter.advance(job, step):
                 return
         if writer:
-            run.accuracy[group[alive]] = _test_accuracy(mlp, data)[alive]
+            _score(run, group, mlp, alive)
 
 
 def _meet(team: _Team, member: int) -> bool:
@@ -379,12 +507,32 @@ def _freeze(mlp: MLP, gradient: FloatArray, part: slice, k: int, *, running_stat
             mean[k], var[k] = 0, 1
 
 
-def _test_accuracy(mlp: MLP, data: Dataset) -> FloatArray:
-    """Fraction of test digits each network classifies correctly, (K,)."""
+def _score(run: _Run, group: IntArray, mlp: MLP, alive: npt.NDArray[np.bool_]) -> None:
+    """The test accuracy of each network of `group` still alive after the last step, or its
+    divergence: parameters or test logits that are not finite are no network to score."""
+    finite_parameters = np.ones(len(group), dtype=bool)
+    for p in mlp.params:  # (K, ...) each
+        finite_parameters &= np.isfinite(p).reshape(len(group), -1).all(axis=1)
+    accuracy, finite_logits = _test_accuracy(mlp, run.data)
+    for i in np.flatnonzero(alive):
+        k = group[i]
+        if finite_parameters[i] and finite_logits[i]:
+            run.accuracy[k] = accuracy[i]
+        else:
+            run.diverged_at[k] = run.iterations
+            run.diverged_in[k] = "test" if finite_parameters[i] else "parameters"
+
+
+def _test_accuracy(mlp: MLP, data: Dataset) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Fraction of test digits each network classifies correctly, (K,), and whether all of
+    its test logits were finite, (K,): argmax over NaN logits picks class 0, a plausible-looking
+    ~10 %, so a network without finite logits must not be scored."""
     correct = np.zeros(mlp.n_nets, dtype=np.int64)
+    finite = np.ones(mlp.n_nets, dtype=bool)
     for start in range(0, data.n_test, _EVAL_CHUNK):
         x = data.x_test[start : start + _EVAL_CHUNK].astype(DEFAULT_DTYPE)
         x *= _PIXEL_SCALE
         logits, _ = forward(mlp, x, training=False)  # (K, chunk, classes)
+        finite &= np.isfinite(logits).all(axis=(1, 2))
         correct += (logits.argmax(axis=-1) == data.y_test[start : start + _EVAL_CHUNK]).sum(axis=1)
-    return correct / data.n_test
+    return correct / data.n_test, finite

@@ -75,3 +75,71 @@ def test_relu_derivative_at_zero_is_zero() -> None:
 def test_get_activation_unknown_name_lists_choices() -> None:
     with pytest.raises(ValueError, match="choose one of: sigmoid, tanh, relu"):
         get_activation("swish")
+
+
+def _every_float32_between(a: float, b: float) -> np.ndarray:
+    """Every float32 from a to b (same sign), by walking their bit patterns."""
+    lo, hi = sorted(int(np.float32(v).view(np.int32)) for v in (a, b))
+    return np.arange(lo, hi + 1, dtype=np.int32).view(np.float32)
+
+
+def _probe_points(dtype: type) -> np.ndarray:
+    """A dense grid, the extremes of the dtype, and every float32 around GELU's minimum."""
+    big = float(np.finfo(dtype).max)
+    grid = np.concatenate(
+        [
+            np.linspace(-50, 50, 200_001),
+            -np.geomspace(1e-30, big / 2, 400),
+            np.geomspace(1e-30, big / 2, 400),
+            _every_float32_between(-0.74, -0.76),
+        ]
+    )
+    return grid.astype(dtype)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_bounds_hold_for_every_computed_value(name: str, dtype: type) -> None:
+    """A declared bound is the histogram's edge: float32 GELU went below the float64 minimum
+    (-0.17004077 < -0.17004075) and those values were not counted."""
+    act = ACTIVATIONS[name]
+    a = act.fn(_probe_points(dtype))
+    if act.low is not None:
+        assert a.min() >= act.low
+    if act.high is not None:
+        assert a.max() <= act.high
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_grad_is_finite_and_quiet_for_every_finite_input(name: str, dtype: type) -> None:
+    """GELU's derivative was NaN beyond |z| ≈ 1.8e19 in float32 (z² overflowed, then 0 · inf)."""
+    act = ACTIVATIONS[name]
+    z = _probe_points(dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        slope = act.grad(z)
+        values = act.fn(z)
+    assert np.isfinite(slope).all() and np.isfinite(values).all()
+    assert (np.abs(slope) <= act.max_slope * (1 + 1e-6)).all()
+
+
+def test_gelu_far_from_zero_is_the_identity_or_zero() -> None:
+    z = np.array([-1e30, -11.0, 11.0, 1e30], dtype=np.float32)
+    np.testing.assert_array_equal(ACTIVATIONS["gelu"].fn(z), [0, 0, z[2], z[3]])
+    np.testing.assert_array_equal(ACTIVATIONS["gelu"].grad(z), [0, 0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("gain", float("nan"), "gain must be a finite number > 0"),
+        ("fn", "tanh", "fn must be a function"),
+        ("low", 2.0, "low must be below high"),
+        ("name", None, "name must be a string"),
+    ],
+)
+def test_activation_spec_refuses_bad_fields(field: str, value: object, message: str) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=message):
+        replace(ACTIVATIONS["tanh"], **{field: value})

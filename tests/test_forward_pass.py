@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -9,7 +10,15 @@ import pytest
 
 from core import batchnorm
 from core.activations import get_activation
-from core.forward_pass import _backward, activation_histograms, uniform_histogram, verdict
+from core.forward_pass import (
+    _backward,
+    _mean_std,
+    _shared_range,
+    _weight_grad_std,
+    activation_histograms,
+    uniform_histogram,
+    verdict,
+)
 from core.initializers import normal_std
 from tests.gradcheck import numeric_grad
 
@@ -274,3 +283,137 @@ def test_batch_norm_backward_matches_finite_differences(rng: np.random.Generator
     deltas, _, overflow = _backward(inputs, weights, slopes, norms, g)
     assert overflow is None
     np.testing.assert_allclose(deltas[0], numeric_grad(loss, z1), rtol=1e-6, atol=1e-9)
+
+
+def test_weight_gradient_std_is_finite_where_its_float32_product_overflows() -> None:
+    """ReLU, std 3, 30 layers: a and δ stay within float32 but aᵀδ (~1e39) does not; its std
+    must still be reported, not NaN (the float32 product overflowed without any mark)."""
+    result = activation_histograms("relu", normal_std(3.0), n_layers=30)
+    assert result.grad_overflow_layer is None
+    stds = np.array([layer.weight_grad_std for layer in result.layers])
+    assert np.isfinite(stds).all()
+    assert (stds > 1e33).all()  # the true values, far beyond float32's 3.4e38 / n_samples
+
+
+def test_weight_gradient_std_survives_a_float32_overflow_of_its_product() -> None:
+    """The helper against the float64 product: 1e20 × 1e20 overflows float32 only."""
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((50, 6)) * 1e20).astype(np.float32)
+    delta = (rng.standard_normal((50, 6)) * 1e20).astype(np.float32)
+    exact = (a.astype(np.float64).T @ delta.astype(np.float64)).std() / 50
+    assert _weight_grad_std(a, delta) == pytest.approx(exact, rel=1e-5)
+
+
+def test_float64_statistics_stay_finite_near_the_float64_range() -> None:
+    """Finite float64 values whose sums or squares overflow: mean, std and weight-gradient std
+    are computed on scaled values; inf only where the std itself is beyond float64."""
+    values = np.array([[1e300, -1e300], [1.7e308, 1e200]])
+    mean, std = _mean_std(values)
+    assert mean == pytest.approx(np.mean(values / 1e300) * 1e300)
+    assert std == pytest.approx(np.std(values / 1e300) * 1e300)
+    rng = np.random.default_rng(0)
+    a = rng.choice([-1.5e154, 1.5e154], (50, 4))  # products 2.25e308: their sums overflow
+    exact = (a / 1e154).T @ (a / 1e154)
+    assert _weight_grad_std(a, a) == pytest.approx(exact.std() / 50 * 1e308)
+    assert _weight_grad_std(a * 1e100, a * 1e100) == np.inf  # truly beyond float64: marked
+
+
+def test_gelu_histograms_count_every_value() -> None:
+    """float32 GELU values fell just below the float64 minimum used as the lowest edge and
+    were not counted (769,782 of 769,783 at layer 1)."""
+    result = activation_histograms(
+        "gelu", "lecun_uniform", n_layers=19, width=397, n_samples=1939, bins=85, seed=1699793434
+    )
+    for layer in result.layers:
+        assert layer.counts.sum() == 397 * 1939
+
+
+def test_histogram_range_holds_every_value_even_past_a_declared_bound() -> None:
+    """The values seen widen the activation's declared range rather than fall out of it."""
+    act = get_activation("gelu")
+    low, high = _shared_range(act, [np.array([act.low - 1e-3, 0.5])])
+    assert low <= act.low - 1e-3 and high >= 0.5
+
+
+def test_uniform_histogram_counts_float64_values_near_its_range() -> None:
+    values = np.array([-1.7e308, -1e308, 0.0, 1e308, 1.7e308])
+    counts, edges = uniform_histogram(values, 4, (-1.7e308, 1.7e308))
+    assert counts.tolist() == [2, 1, 0, 2] or counts.sum() == 5
+    assert np.isfinite(edges).all() and (np.diff(edges) > 0).all()
+
+
+def test_activation_histograms_in_float64_near_its_range_are_finite_or_marked() -> None:
+    """Constant 1e15 weights in float64: every layer multiplies by ~1e17 until overflow."""
+    from core.initializers import constant
+
+    result = activation_histograms(
+        "linear", constant(1e15), n_layers=25, width=100, n_samples=5, dtype=np.float64
+    )
+    assert result.overflow_layer is not None
+    for layer in result.layers:
+        assert np.isfinite([layer.mean, layer.std, layer.saturated, layer.dead]).all()
+        assert np.isfinite(layer.edges).all()
+        assert layer.counts.sum() == 5 * 100
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_layers": 10**9}, "n_layers must be an integer >= 1 and <= 10,000"),
+        ({"bins": 10**9}, "bins must be an integer >= 1 and <= 100,000"),
+        ({"width": 10**30}, "width must be an integer >= 1 and <= 268,435,456"),
+        ({"n_samples": 10**30}, "n_samples must be an integer >= 1"),
+        ({"width": 100_000}, r"n_layers × \(width² .* over the limit of 268,435,456"),
+        ({"n_samples": 10**8, "n_layers": 30}, "use a smaller n_layers, width, n_samples or bins"),
+        ({"seed": 2**64}, "seed must be an integer >= 0 and <= 18,446,744,073,709,551,615"),
+    ],
+)
+def test_activation_histograms_refuses_oversized_work_at_once(
+    kwargs: dict[str, object], message: str
+) -> None:
+    """Absurd sizes hung (n_layers, bins), or failed in NumPy naming no argument (width)."""
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        activation_histograms("relu", "he_normal", **kwargs)  # type: ignore[arg-type]
+    assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"batch_norm": "False"}, "batch_norm must be True or False, got 'False'"),
+        ({"batch_norm": 1}, "batch_norm must be True or False"),
+        ({"exclude_zeros": "no"}, "exclude_zeros must be True or False"),
+        ({"exclude_zeros": None}, "exclude_zeros must be True or False"),
+        ({"dtype": np.int64}, "dtype must be np.float32 or np.float64"),
+        ({"dtype": None}, "dtype must be np.float32 or np.float64"),
+        ({"dtype": "bogus"}, "dtype must be np.float32 or np.float64"),
+        ({"seed": 1.5}, "seed must be an integer"),
+    ],
+)
+def test_activation_histograms_refuses_loose_arguments(
+    kwargs: dict[str, object], message: str
+) -> None:
+    """The string "False" switched batch norm on; exclude_zeros was not checked at all."""
+    with pytest.raises(ValueError, match=message):
+        activation_histograms("relu", "he_normal", n_layers=2, **kwargs)  # type: ignore[arg-type]
+
+
+def test_verdict_refuses_what_is_not_a_forward_result() -> None:
+    with pytest.raises(TypeError, match="result must be a ForwardResult"):
+        verdict(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("abc", 3, (0.0, 1.0)), "values must be an array of numbers"),
+        ((np.ones(3), 0, (0.0, 1.0)), "bins must be an integer >= 1"),
+        ((np.ones(3), 3, (1.0, 0.0)), "value_range must be two finite numbers"),
+        ((np.ones(3), 3, (0.0, np.inf)), "value_range must be two finite numbers"),
+        ((np.ones(3), 3, None), "value_range must be two finite numbers"),
+    ],
+)
+def test_uniform_histogram_refuses_bad_arguments(args: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        uniform_histogram(*args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -111,9 +112,9 @@ def test_normal_std_draws_custom_std(rng: np.random.Generator) -> None:
     assert init.sample(rng, 500, 500, np.float64).std() == pytest.approx(0.05, rel=0.01)
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "0.1", True])
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "0.1", True, 1e-31, 1e39])
 def test_normal_std_rejects_non_positive_or_non_numbers(bad: object) -> None:
-    with pytest.raises(ValueError, match="std must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"std must be a finite number >= 1e-30 and <= 1e\+38"):
         normal_std(bad)  # type: ignore[arg-type]
 
 
@@ -222,3 +223,70 @@ def test_framework_pitfalls_name_the_four_traps() -> None:
     assert "U(±1/√fan_in)" in text
     assert "LeCun" in text and 'book\'s "Xavier"' in text
     assert all(p.endswith(".") for p in FRAMEWORK_PITFALLS)
+
+
+@pytest.mark.parametrize("value", [np.float32(1), np.float16(0.5), np.int64(2), 3, -2.5])
+def test_constant_accepts_any_real_number(value: object, rng: np.random.Generator) -> None:
+    """np.float32(1) was refused while np.float64(1) (a float subclass) was accepted."""
+    init = constant(value)  # type: ignore[arg-type]
+    assert type(init.value) is float and init.value == float(value)  # type: ignore[arg-type]
+    assert (init.sample(rng, 3, 2) == np.float32(float(value))).all()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [np.True_, "1", None, float("nan"), 1e39, complex(1, 0)])
+def test_constant_refuses_what_is_not_a_finite_real(bad: object) -> None:
+    with pytest.raises(ValueError, match="constant value must be a finite number"):
+        constant(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scale": -1.0}, "scale must be a finite number >= 0"),
+        ({"scale": float("inf")}, "scale must be a finite number"),
+        ({"scale": "2"}, "scale must be a finite number"),
+        ({"mode": "fan_sum"}, "unknown mode 'fan_sum'; choose one of: fixed, fan_in"),
+        ({"distribution": "cauchy"}, "unknown distribution 'cauchy'; choose one of: normal"),
+        ({"name": ""}, "name must be a non-empty string"),
+        ({"label": None}, "label must be a string"),
+    ],
+)
+def test_variance_scaling_refuses_bad_fields(kwargs: dict[str, object], message: str) -> None:
+    """A negative scale used to fail later in math.sqrt with 'math domain error'."""
+    args = {"name": "mine", "label": "Mine", "formula": "", "scale": 1.0, "mode": "fan_in"}
+    with pytest.raises(ValueError, match=message):
+        variance_scaling(**{**args, **kwargs})  # type: ignore[arg-type]
+
+
+def test_variance_scaling_stores_numpy_scalars_as_floats() -> None:
+    init = variance_scaling("mine", "Mine", "", np.float32(2), "fan_in")
+    assert type(init.scale) is float and init.variance(8, 8) == 0.25
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((None, 3, 3), "rng must be a np.random.Generator"),
+        ((np.random.RandomState(0), 3, 3), "rng must be a np.random.Generator"),
+        (("rng", 3, 3, np.int32), "dtype must be np.float32 or np.float64"),
+        (("rng", 3, 3, np.float16), "dtype must be np.float32 or np.float64"),
+        (
+            ("rng", 10**30, 3),
+            "fan_in × fan_out = 3,000,000,000,000,000,000,000,000,000,000 weights",
+        ),
+        (("rng", 0, 3), "fan_in must be an integer >= 1"),
+        (("rng", 10**5, 10**5), r"fan_in × fan_out = 10,000,000,000 weights, over the limit"),
+    ],
+)
+def test_initializer_sample_refuses_bad_arguments_at_once(args: tuple, message: str) -> None:
+    rng = np.random.default_rng(0)
+    args = tuple(rng if a == "rng" else a for a in args)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        INITIALIZERS["he_normal"].sample(*args)
+    assert time.perf_counter() - start < 1
+
+
+def test_initializer_variance_refuses_bad_fans() -> None:
+    with pytest.raises(ValueError, match="fan_out must be an integer >= 1"):
+        INITIALIZERS["he_normal"].variance(3, 0)

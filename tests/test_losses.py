@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -61,3 +62,33 @@ def test_cross_entropy_is_finite_and_non_negative(logits: np.ndarray, data: st.D
     assert np.isfinite(loss) and loss >= 0
     assert np.isfinite(dlogits).all()
     assert np.isfinite(log_softmax(logits)).all()
+
+
+@pytest.mark.parametrize(
+    ("logits", "y", "message"),
+    [
+        (np.zeros((2, 3)), np.array([0, -1]), "each from 0 to 2"),  # -1 wrapped to class 2
+        (np.zeros((2, 3)), np.array([0, 3]), "each from 0 to 2"),
+        (np.zeros((2, 3)), np.array([0.0, 1.0]), "y must be an integer array of 2 labels"),
+        (np.zeros((2, 3)), np.array([0, 1, 2]), "y must be an integer array of 2 labels"),
+        (np.zeros((2, 3)), [0, 1], "y must be an integer array"),
+        ([[0.0, 1.0]], np.array([0]), "logits must be a float array"),
+        (np.zeros(3), np.array([0]), "logits must have at least 2 dimension"),
+        (np.zeros((2, 3), dtype=np.int64), np.array([0, 1]), "logits must be a float array"),
+    ],
+)
+def test_softmax_cross_entropy_refuses_bad_arguments(
+    logits: object, y: object, message: str
+) -> None:
+    """A label of -1 silently scored class 2 (NumPy's negative index)."""
+    with pytest.raises(ValueError, match=message):
+        softmax_cross_entropy(logits, y)  # type: ignore[arg-type]
+
+
+def test_softmax_cross_entropy_of_non_finite_logits_is_nan_for_that_network() -> None:
+    """The signal training reads as a divergence: NaN for that network only."""
+    logits = np.zeros((2, 3, 4))
+    logits[0, 1, 2] = np.inf
+    with np.errstate(invalid="ignore"):
+        loss, _ = softmax_cross_entropy(logits, np.array([0, 1, 2]))
+    assert np.isnan(loss[0]) and np.isfinite(loss[1])

@@ -67,3 +67,36 @@ def test_summarize_gives_the_page_and_a_notebook_the_same_figures() -> None:
     assert he.final_loss_low == min(finals) and he.final_loss_high == max(finals)
     assert he.accuracy == pytest.approx(race.test_accuracy["he_normal"].mean())
     assert he.seeds == 2 and he.diverged == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ("abc", "values must be an array of numbers"),
+        ([[1.0, 2.0], [3.0, 4.0]], "values must be a 1-D array, got shape"),
+        ([1.0, None], "values must be an array of real numbers"),
+        ([True, False], "values must be an array of real numbers"),
+        ([1 + 2j], "values must be an array of real numbers"),
+        (3.0, "values must be a 1-D array"),
+    ],
+)
+def test_smooth_curve_refuses_what_is_not_one_curve(values: object, message: str) -> None:
+    """A 2-D array was returned unchanged, as if smoothed; strings failed inside NumPy."""
+    with pytest.raises(ValueError, match=message):
+        smooth_curve(values)  # type: ignore[arg-type]
+
+
+def test_smooth_curve_stays_finite_at_the_top_of_float64() -> None:
+    top = np.finfo(np.float64).max
+    smooth = smooth_curve(np.full(30, top))
+    assert np.isfinite(smooth).all()
+    np.testing.assert_allclose(smooth, top)
+    np.testing.assert_array_equal(smooth_curve([1, 2]), [1.0, 2.0])  # ints accepted
+
+
+@pytest.mark.parametrize("window", [2, 4, 10])
+def test_smooth_curve_takes_an_even_window_one_shorter(window: int) -> None:
+    """An even window made the smoothed curve one step longer than the room for it (a
+    broadcasting ValueError from inside NumPy)."""
+    x = np.arange(20, dtype=float) ** 2
+    np.testing.assert_array_equal(smooth_curve(x, window), smooth_curve(x, window - 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -54,7 +55,7 @@ def test_depth_sweep_is_reproducible(seed: int) -> None:
     [
         ({"activation": "swish"}, "choose one of: sigmoid"),
         ({"scales": []}, "non-empty"),
-        ({"scales": [1.0, -2.0]}, "each scale must be a finite number > 0"),
+        ({"scales": [1.0, -2.0]}, "each scale must be a finite number >= 1e-30"),
         ({"max_depth": 0}, "max_depth must be an integer >= 1"),
         ({"n_samples": 1}, "n_samples must be an integer >= 2"),
     ],
@@ -63,3 +64,38 @@ def test_depth_sweep_bad_input_names_valid_choices(kwargs: dict[str, object], me
     args = {"activation": "relu", **kwargs}
     with pytest.raises(ValueError, match=message):
         depth_sweep(args.pop("activation"), **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scales": ["a"]}, "each scale must be a finite number"),
+        ({"scales": "1.0"}, "scales must be a non-empty list of numbers"),
+        ({"scales": [True]}, "each scale must be a finite number"),
+        ({"scales": [float("nan")]}, "each scale must be a finite number"),
+        ({"scales": [1e39]}, r"each scale must be a finite number >= 1e-30 and <= 1e\+38"),
+        ({"scales": np.ones((2, 2))}, "scales must be a non-empty list of numbers"),
+        ({"scales": [1.0] * 10_001}, "at most 10,000 numbers"),
+        ({"max_depth": 10**9}, "max_depth must be an integer >= 1 and <= 10,000"),
+        ({"width": 10**30}, "width must be an integer >= 1 and <= 268,435,456"),
+        ({"width": 2000, "n_samples": 2000}, r"2 × len\(scales\) × n_samples × width"),
+        ({"max_depth": 10_000, "width": 500}, r"len\(scales\) × max_depth × n_samples × width²"),
+        ({"seed": "0"}, "seed must be an integer"),
+    ],
+)
+def test_depth_sweep_refuses_bad_or_oversized_arguments_at_once(
+    kwargs: dict[str, object], message: str
+) -> None:
+    """Strings in scales failed in NumPy ('could not convert string to float'), naming no
+    argument; a huge depth or width ran until memory or patience ran out."""
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        depth_sweep("relu", **kwargs)  # type: ignore[arg-type]
+    assert time.perf_counter() - start < 1
+
+
+def test_depth_sweep_accepts_numpy_scales_and_never_returns_nan() -> None:
+    sweep = depth_sweep("tanh", scales=np.array([1e-30, 1.0, 1e38], np.float32), max_depth=5)
+    assert sweep.scales.dtype == np.float64
+    assert not np.isnan(sweep.stds).any()
+    assert (sweep.stds >= 0).all()

@@ -7,7 +7,7 @@ import pytest
 
 from core.dataset import Dataset
 from core.initializers import constant
-from core.symmetry import distinct_units
+from core.symmetry import NOT_COUNTED, distinct_units
 from core.training import train_compare
 
 
@@ -50,3 +50,20 @@ def test_constant_init_stays_symmetric_through_training(batch_norm: bool) -> Non
     np.testing.assert_array_equal(result.checkpoints, [0, 20, 40, 60])
     assert (result.distinct_units["constant_0.05"] == 1).all()
     np.testing.assert_array_equal(result.distinct_units["he_normal"], [[[30, 20]] * 4])
+
+
+def test_distinct_units_of_non_finite_parameters_is_not_counted() -> None:
+    """It said every unit was distinct: a plausible count for a blown-up layer."""
+    w = np.ones((3, 4))
+    w[0, 0] = np.nan
+    assert distinct_units(w, np.zeros(4)) == NOT_COUNTED
+    w[0, 0] = np.inf
+    assert distinct_units(w, np.zeros(4)) == NOT_COUNTED
+
+
+@pytest.mark.parametrize(
+    ("w", "b"), [(np.ones(4), np.zeros(4)), (np.ones((3, 4)), np.zeros(3)), (np.ones((0, 4)), [])]
+)
+def test_distinct_units_refuses_mismatched_shapes(w: object, b: object) -> None:
+    with pytest.raises(ValueError, match=r"w must be a non-empty \(fan_in, fan_out\) array"):
+        distinct_units(w, b)  # type: ignore[arg-type]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from core import training
 from core.dataset import Dataset
+from core.initializers import normal_std
 from core.mnist import load_sample
+from core.symmetry import NOT_COUNTED
 from core.training import TrainProgress, train_compare
 
 
@@ -268,3 +271,107 @@ def test_a_failing_worker_does_not_leave_its_partner_waiting(
     monkeypatch.setattr(training, "backward", fails_in_the_second_worker)
     with pytest.raises(MemoryError, match="worker 1"):
         train_compare(BOOK_RACE, iterations=50, data=tiny, workers=2)
+
+
+def test_network_blown_up_at_evaluation_is_reported_diverged_not_scored(digits: Dataset) -> None:
+    """ELU, LeCun, lr 0.3, batch 16: the last training loss is ~2e25 but finite, the test
+    logits are NaN, and argmax over NaN picked class 0: 'trained' at 10 % accuracy."""
+    result = train_compare(
+        ["lecun_normal"], activation="elu", lr=0.3, batch_size=16, iterations=30, data=digits
+    )
+    losses = result.losses["lecun_normal"][0]
+    assert np.isfinite(losses).all() and losses[-1] > 1e20
+    assert result.diverged_at["lecun_normal"] == (30,)
+    assert result.diverged_in["lecun_normal"] == ("test",)
+    assert np.isnan(result.test_accuracy["lecun_normal"][0])
+
+
+def test_loss_divergence_is_labelled_and_its_unit_counts_left_out(digits: Dataset) -> None:
+    """A diverged network is zeroed; its units after that are not counted (a layer of zeros
+    would otherwise read as 1 distinct unit, the symmetry a constant init shows)."""
+    result = train_compare(
+        ["std_1", "he_normal"], lr=0.1, iterations=200, data=digits, progress_every=20
+    )
+    (step,) = result.diverged_at["std_1"]
+    assert step is not None and result.diverged_in["std_1"] == ("loss",)
+    counts = result.distinct_units["std_1"][0]  # (checkpoints, layers)
+    after = result.checkpoints >= step
+    assert (counts[after] == NOT_COUNTED).all()
+    assert (counts[~after] >= 1).all()
+    assert result.diverged_in["he_normal"] == (None,)
+    assert (result.distinct_units["he_normal"] >= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"initializers": "he_normal"}, "list of names .* got the string 'he_normal'"),
+        ({"initializers": normal_std(0.1)}, "initializers must be a list of names"),
+        ({"initializers": None}, "initializers must be a list of names"),
+        ({"initializers": [None]}, "unknown initializer None"),
+        ({"data": (1, 2)}, "data must be a core.Dataset .* got tuple"),
+        ({"data": "mnist"}, "data must be a core.Dataset .* got str"),
+        ({"batch_norm": "False"}, "batch_norm must be True or False, got 'False'"),
+        ({"on_progress": "print"}, "on_progress must be a function"),
+        ({"hidden": [[100]]}, "hidden layer width must be an integer"),
+        ({"hidden": np.array(100)}, "hidden must be a sequence of layer widths"),
+        ({"lr": float("inf")}, "lr must be a finite number > 0"),
+        ({"lr": "0.1"}, "lr must be a finite number > 0"),
+        ({"optimizer": None}, "unknown optimizer None"),
+        ({"workers": 0}, "workers must be an integer >= 1"),
+        ({"seed": 2**64}, "seed must be an integer >= 0 and <= 18,446,744,073,709,551,615"),
+    ],
+)
+def test_train_compare_refuses_loose_arguments(
+    tiny: Dataset, kwargs: dict[str, object], message: str
+) -> None:
+    """A bare string was split into letters ('unknown initializer h'); data of the wrong type
+    raised AttributeError; the string 'False' switched batch norm on."""
+    args = {"initializers": ["he_normal"], "iterations": 2, "data": tiny, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train_compare(args.pop("initializers"), **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"batch_size": 10**9}, "batch_size must be an integer >= 1 and <= 268,435,456"),
+        ({"batch_size": 10**8}, r"networks × \(5 × parameters .* over the limit of 268,435,456"),
+        ({"iterations": 10**9}, "iterations must be an integer >= 1 and <= 1,000,000"),
+        ({"iterations": 10**6, "batch_size": 512}, "multiply-adds, over the limit"),
+        ({"hidden": (10**6,)}, "values to hold, over the limit"),
+        (
+            {"hidden": (1,) * 20_000},
+            "number of hidden layers must be an integer >= 0 and <= 10,000",
+        ),
+        ({"seeds": 10**6}, "seeds must be an integer >= 1 and <= 10,000"),
+        ({"seeds": 5000, "initializers": ["he_normal", "zeros", "std_1"]}, "15,000 networks"),
+        (
+            {"iterations": 10**6, "hidden": (1,) * 10, "batch_size": 1, "progress_every": 1},
+            "unit counts, over the limit of 1,000,000: .* or a larger progress_every",
+        ),
+    ],
+)
+def test_train_compare_refuses_an_oversized_race_at_once(
+    tiny: Dataset, kwargs: dict[str, object], message: str
+) -> None:
+    """A huge batch_size ran 20 s into a MemoryError; now every size is checked first."""
+    args = {"initializers": ["he_normal"], "data": tiny, **kwargs}
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        train_compare(args.pop("initializers"), **args)  # type: ignore[arg-type]
+    assert time.perf_counter() - start < 1
+
+
+def test_train_compare_accepts_arrays_and_numpy_scalars(tiny: Dataset) -> None:
+    result = train_compare(
+        np.array(["he_normal", "lecun_normal"]),
+        hidden=np.array([8, 4]),
+        iterations=np.int64(3),
+        batch_size=np.int32(4),
+        lr=np.float32(0.01),
+        batch_norm=np.True_,
+        data=tiny,
+    )
+    assert result.losses["he_normal"].shape == (1, 3)
+    assert result.diverged_in == {"he_normal": (None,), "lecun_normal": (None,)}
