@@ -13,8 +13,12 @@ alternate so that a busy machine slows each alike:
 With --busy, W also runs beside a CPU-bound process (a Python busy loop) competing for one of
 the two cores, and the slowdown is printed. With --batch-norm, every hidden layer of both is
 batch-normalized (the book's §6.3; PyTorch's BatchNorm1d, in eval mode for the test pass).
+With --no-telemetry, core's races run without their telemetry (`train_compare(...,
+telemetry=False)`): the difference between runs with and without it is what the telemetry
+costs.
 
     python benchmarks/train_speed.py [--repeats 5] [--iterations 2000] [--busy] [--batch-norm]
+                                     [--no-telemetry]
 
 Without full MNIST on disk the available digits are tiled to 60,000: the time depends on the
 shapes only, never on the pixel values.
@@ -108,7 +112,9 @@ class CoreRun:
     blocked: int
 
 
-def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int) -> CoreRun:
+def run_core(
+    data: core.Dataset, iterations: int, batch_norm: bool, workers: int, telemetry: bool
+) -> CoreRun:
     """core.train_compare on W (training and the final test pass)."""
     cpu, blocked = time.process_time(), _blocked()
     result = core.train_compare(
@@ -117,6 +123,7 @@ def run_core(data: core.Dataset, iterations: int, batch_norm: bool, workers: int
         data=data,
         batch_norm=batch_norm,
         workers=workers,
+        telemetry=telemetry,
     )
     cpu, blocked = time.process_time() - cpu, _blocked() - blocked
     if any(s is not None for steps in result.diverged_at.values() for s in steps):
@@ -293,6 +300,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--batch-norm", action="store_true")
     parser.add_argument("--busy", action="store_true", help="also run W beside a busy loop")
+    parser.add_argument("--no-telemetry", action="store_true", help="time W without telemetry")
     args = parser.parse_args()
 
     data = training_digits()
@@ -304,7 +312,9 @@ def main() -> None:
         print("PyTorch is not installed (pip install torch): core alone")
 
     def core_run(workers: int) -> Callable[[], CoreRun]:
-        return lambda: run_core(data, args.iterations, args.batch_norm, workers)
+        return lambda: run_core(
+            data, args.iterations, args.batch_norm, workers, not args.no_telemetry
+        )
 
     runs: dict[str, Callable[[], CoreRun | float]] = {"two": core_run(2), "one": core_run(1)}
     if torch_run is not None:
@@ -333,7 +343,8 @@ def main() -> None:
     print(
         f"W: {len(INITIALIZERS_W)} networks x {args.iterations} iterations, "
         f"{'-'.join(map(str, SIZES))} ReLU{' with batch norm' if args.batch_norm else ''}, "
-        f"batch {BATCH}, SGD {LR}; median of {args.repeats} runs"
+        f"batch {BATCH}, SGD {LR}{' without telemetry' if args.no_telemetry else ''}; "
+        f"median of {args.repeats} runs"
     )
     print(f"{'':30}{'seconds':>9}{'ms/iter/net':>13}{'CPU s':>8}{'blocked/step':>14}")
     rows = [("core, 2 workers", "two"), ("core, 1 worker", "one")]

@@ -27,6 +27,7 @@ from core.parallel import with_one_blas_thread
 from core.smoothing import smooth_curve
 from core.summary import Summary, summarize
 from core.sweep import MARKED_SCALES, DepthSweep
+from core.telemetry import Telemetry
 from core.training import TrainProgress, TrainResult, train_compare
 
 # The public experiments run under the one-thread limit (train_compare sets it itself).
@@ -46,6 +47,7 @@ __all__ = [
     "Initializer",
     "LayerStats",
     "Summary",
+    "Telemetry",
     "TrainProgress",
     "TrainResult",
     "activation_histograms",

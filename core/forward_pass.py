@@ -27,6 +27,7 @@ import numpy.typing as npt
 from core import batchnorm
 from core.activations import Activation, get_activation
 from core.initializers import Initializer, get_initializer
+from core.lsuv import scale_to_unit_variance
 from core.theory import predicted_stds
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
@@ -145,6 +146,8 @@ def activation_histograms(
         a = x
         for layer in range(1, n_layers + 1):
             w = init.sample(init_rng, width, width, dtype)
+            if init.data_dependent:  # LSUV: rescaled on this batch, in place
+                scale_to_unit_variance(a, w, layer=layer)
             z = a @ w  # (n_samples, width)
             if batch_norm:
                 normalized, _, _ = batchnorm.standardize(z)
@@ -164,7 +167,12 @@ def activation_histograms(
         )
 
     predicted = predicted_stds(
-        act, init.variance(width, width), len(weights), width, batch_norm=batch_norm
+        act,
+        init.variance(width, width),
+        len(weights),
+        width,
+        batch_norm=batch_norm,
+        unit_variance=init.data_dependent,
     )
     value_range = _shared_range(act, activations)
     grad_range = _symmetric_range(deltas)

@@ -5,7 +5,8 @@ Var(W) = scale / n, with n = fan_in, fan_out or their mean. Glorot is (1, fan_av
 LeCun (1, fan_in), He (2, fan_in), PyTorch's Linear default (1/3, fan_in, uniform).
 
 References: LeCun et al. 1998, "Efficient BackProp"; Glorot & Bengio 2010;
-He et al. 2015, arXiv:1502.01852; Saxe et al. 2013, arXiv:1312.6120 (orthogonal).
+He et al. 2015, arXiv:1502.01852; Saxe et al. 2013, arXiv:1312.6120 (orthogonal);
+Mishkin & Matas 2016, arXiv:1511.06422 (LSUV, data-dependent: see `core.lsuv`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.types import DEFAULT_DTYPE, FloatArray
 from core.validation import (
     MAX_VALUES,
     InvalidTypeError,
+    check_bool,
     check_budget,
     check_choice,
     check_float_dtype,
@@ -50,6 +52,8 @@ class Initializer:
     `value` is only read by the constant distribution (W_ij = value, variance 0).
     `torch` and `keras` are the framework calls that draw the same distribution for a weight
     used as z = x @ W (see `FRAMEWORK_PITFALLS` for the layouts); "" when there is none.
+    `data_dependent`: the draw is only a start, each layer is then rescaled on a batch of data
+    (LSUV, `core.lsuv`); `sample` and `variance` describe the draw before that rescaling.
     """
 
     name: str
@@ -61,6 +65,7 @@ class Initializer:
     value: float = 0.0
     torch: str = ""
     keras: str = ""
+    data_dependent: bool = False
 
     def __post_init__(self) -> None:
         for field in ("name", "label", "formula", "torch", "keras"):
@@ -70,6 +75,7 @@ class Initializer:
             raise ValueError("name must be a non-empty string, got ''")
         check_choice("mode", self.mode, get_args(Mode))
         check_choice("distribution", self.distribution, get_args(Distribution))
+        check_bool("data_dependent", self.data_dependent)
         # frozen: object.__setattr__ is the documented way to normalise fields at init, so that
         # a NumPy scalar is stored (and hashed, and printed) as the float it stands for.
         object.__setattr__(self, "scale", check_real("scale", self.scale, low=0, high=MAX_STD**2))
@@ -327,6 +333,18 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
                 "orthogonal",
                 torch=f"{_TORCH}orthogonal_(w)",
                 keras=f"{_KERAS}Orthogonal()",
+            ),
+            Initializer(
+                "lsuv",
+                "LSUV: orthogonal, then unit output variance per layer on data (Mishkin & Matas)",
+                r"W_l = Q_l \,/\, \sqrt{\operatorname{Var}(z_l)}\ \text{ layer by layer, until }"
+                r"\ \lvert \operatorname{Var}(z_l) - 1 \rvert < 0.1",
+                1.0,
+                "fixed",
+                "orthogonal",
+                torch="lsuv.lsuv_with_singlebatch(model, x_batch)  # pip install lsuv",
+                keras=f"{_KERAS}Orthogonal()\n# then each layer rescaled on a batch: not built in",
+                data_dependent=True,
             ),
             variance_scaling(
                 "torch_default",

@@ -160,6 +160,12 @@ def zeros_like_grads(mlp: MLP) -> Grads:
     return Grads(**_layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None), flat=flat)
 
 
+def weight_views(mlp: MLP, flat: FloatArray) -> list[FloatArray]:
+    """Every layer's W (K, fan_in, fan_out) as views of `flat`, a vector laid out like
+    `mlp.flat` (a copy of the parameters taken before an update, say)."""
+    return _layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None)["weights"]
+
+
 def network_index(mlp: MLP) -> npt.NDArray[np.intp]:
     """Which network each number of `mlp.flat` belongs to, shaped like it."""
     index = np.empty(mlp.flat.shape, dtype=np.intp)
@@ -279,12 +285,21 @@ def _normalize(
     return out
 
 
-def backward(mlp: MLP, cache: Cache, dlogits: FloatArray, out: Grads | None = None) -> Grads:
+def backward(
+    mlp: MLP,
+    cache: Cache,
+    dlogits: FloatArray,
+    out: Grads | None = None,
+    dzs: list[FloatArray] | None = None,
+) -> Grads:
     """Gradients of the loss whose gradient with respect to the logits is `dlogits`.
 
     Skips the input's own gradient (nothing learns from it), the most expensive product.
     With `out` (from `zeros_like_grads`), the gradients are written into its arrays: a training
-    loop then reuses the same memory every step.
+    loop then reuses the same memory every step. A list `dzs` is filled with ∂L/∂z
+    (K, batch, units) of every hidden layer, the first layer first (z before batch norm, if
+    any), for the race's telemetry: references to the step's own arrays (buffers of `cache`
+    without batch norm), valid until the next pass overwrites them.
     """
     grads = zeros_like_grads(mlp) if out is None else out
     n_layers = len(mlp.weights)
@@ -303,6 +318,8 @@ def backward(mlp: MLP, cache: Cache, dlogits: FloatArray, out: Grads | None = No
             )
             grads.gammas[layer - 1][...], grads.betas[layer - 1][...] = dgamma, dbeta
         dz = dz_prev
+        if dzs is not None:
+            dzs.insert(0, dz)
     batch = dz.shape[1]
     # One GEMM for all first layers: (fan_in + 1, batch) @ (batch, K·fan_out). Without batch
     # norm dz is already a view of that layout and reshaping it copies nothing.

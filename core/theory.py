@@ -10,9 +10,12 @@ With batch norm, f's input is standardized to variance 1 at every layer whatever
 is then each unit's variance over the batch, n · Var(W) · Var(a) (the mean is subtracted), and
 the gradient through it is divided by √(q_l + EPS) (its mean and variance terms remove two of
 the batch's directions, negligible for 1,000 samples); so the scale of W no longer matters.
+With LSUV every layer's W is rescaled until E[z_l²] = 1 on the batch, so n · Var(W_l) is
+1 / E[a_{l-1}²] instead of a fixed value, and q_l = 1 at every layer.
 
 References: Glorot & Bengio 2010 (§4.2); He et al. 2015, arXiv:1502.01852 (§2.2);
-Poole et al. 2016, arXiv:1606.05340 (the mean-field recursion).
+Poole et al. 2016, arXiv:1606.05340 (the mean-field recursion); Mishkin & Matas 2016,
+arXiv:1511.06422 (LSUV).
 """
 
 from __future__ import annotations
@@ -59,9 +62,11 @@ def predicted_stds(
     input_second_moment: float = 1.0,
     *,
     batch_norm: bool = False,
+    unit_variance: bool = False,
 ) -> PredictedStds:
     """Variance propagation through `n_layers` square layers of `width` units, zero bias,
-    each hidden layer batch-normalized if `batch_norm`.
+    each hidden layer batch-normalized if `batch_norm`. With `unit_variance` (LSUV) every
+    layer's weights are scaled so that E[z²] = 1, and `weight_variance` is not used.
 
     The backward recursion starts from a unit-variance gradient at the last layer's output,
     as the forward experiment injects one. Values that overflow come out as inf, never NaN.
@@ -75,11 +80,16 @@ def predicted_stds(
     check_int("width", width, low=1, high=MAX_VALUES)
     input_second_moment = check_real("input_second_moment", input_second_moment, low=0)
     check_bool("batch_norm", batch_norm)
-    gain = width * weight_variance  # n · Var(W)
+    check_bool("unit_variance", unit_variance)
+    if unit_variance:
+        gain = _unit_variance_gain(input_second_moment, layer=1)
+    else:
+        gain = width * weight_variance  # n · Var(W)
     q = min(gain * input_second_moment, _MAX_VARIANCE)
-    pre_variances, f_input_variances, act_stds = [], [], []
+    pre_variances, f_input_variances, act_stds, gains = [], [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_layers):
+            gains.append(gain)
             pre_variances.append(q)
             q_f = 1.0 if batch_norm else q  # the variance of f's input
             f_input_variances.append(q_f)
@@ -87,13 +97,30 @@ def predicted_stds(
             second = gaussian_mean(lambda z: act.fn(z) ** 2, q_f)
             variance = max(second - mean**2, 0.0)
             act_stds.append(math.sqrt(variance))
+            if unit_variance:  # the next W is scaled so that E[z²] = n·Var(W)·E[a²] = 1
+                gain = _unit_variance_gain(second, layer=len(pre_variances) + 1)
             # Batch norm sees each unit's variance over the batch: the mean of a is removed.
             q = min(gain * (variance if batch_norm else second), _MAX_VARIANCE)
         grad_var, grad_stds = 1.0, []
-        for q, q_f in zip(reversed(pre_variances), reversed(f_input_variances), strict=True):
+        layers = zip(pre_variances[::-1], f_input_variances[::-1], gains[::-1], strict=True)
+        for q, q_f, gain in layers:
             grad_var *= gaussian_mean(lambda z: act.grad(z) ** 2, q_f)
             if batch_norm:
                 grad_var /= q + EPS
             grad_stds.append(math.sqrt(grad_var))  # Var(δ_l)
             grad_var *= gain  # Var(g_{l-1})
     return PredictedStds(np.array(act_stds), np.array(grad_stds[::-1]))
+
+
+def _unit_variance_gain(second_moment: float, *, layer: int) -> float:
+    """n · Var(W) that LSUV gives a layer whose input has E[a²] = `second_moment`: 1 / E[a²].
+
+    A zero input (E[a²] = 0) has no scale that brings its output to variance 1, as LSUV itself
+    refuses (`core.lsuv`), so the prediction is refused too rather than made inf or NaN.
+    """
+    if second_moment == 0:
+        raise ValueError(
+            f"no unit-variance prediction for layer {layer}: its input is zero (E[a²] = 0), so "
+            "no scale of its weights gives variance 1"
+        )
+    return min(1 / second_moment, _MAX_VARIANCE)

@@ -30,6 +30,7 @@ from core.activations import Activation, get_activation
 from core.dataset import N_PIXELS, Dataset
 from core.initializers import Initializer, get_initializer
 from core.losses import softmax_cross_entropy
+from core.lsuv import scale_networks, training_batch
 from core.mlp import (
     MLP,
     Grads,
@@ -43,6 +44,7 @@ from core.mlp import (
 from core.optim import OPTIMIZERS, make_optimizer
 from core.parallel import Meeting, StepCounter, run_jobs, with_one_blas_thread
 from core.symmetry import NOT_COUNTED, distinct_units
+from core.telemetry import HISTOGRAM_BINS, RaceTelemetry, Recorder, Telemetry, allocate
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_LAYERS,
@@ -74,12 +76,14 @@ DivergedIn = Literal["loss", "parameters", "test"]
 
 @dataclass(frozen=True, eq=False)
 class TrainProgress:
-    """What a UI needs to draw live curves: `losses[name]` (seeds, step) holds steps 1..step."""
+    """What a UI needs to draw live curves: `losses[name]` (seeds, step) holds steps 1..step;
+    `telemetry[name]` the checkpoints up to `step` (empty without telemetry)."""
 
     step: int
     iterations: int
     losses: dict[str, FloatArray]
     elapsed: float
+    telemetry: dict[str, Telemetry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +98,8 @@ class TrainResult:
     `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init, and is
     `NOT_COUNTED` (0) where the parameters were not finite or had been zeroed after a
     divergence (from step `diverged_at` on).
+    `telemetry[name]` is what every layer did at the same checkpoints (`core.telemetry`);
+    empty when the race ran without it.
     """
 
     losses: dict[str, FloatArray]
@@ -105,6 +111,7 @@ class TrainResult:
     checkpoints: IntArray
     distinct_units: dict[str, IntArray]
     diverged_in: dict[str, tuple[DivergedIn | None, ...]] = field(default_factory=dict)
+    telemetry: dict[str, Telemetry] = field(default_factory=dict)
 
 
 @with_one_blas_thread
@@ -124,6 +131,7 @@ def train_compare(
     on_progress: Callable[[TrainProgress], None] | None = None,
     progress_every: int = 50,
     workers: int | None = None,
+    telemetry: bool = True,
 ) -> TrainResult:
     """Train `seeds` networks per initializer with softmax cross-entropy on the same batches.
 
@@ -135,7 +143,10 @@ def train_compare(
     at most 2), by networks or by batch rows (see `_teams`); a run is bit for bit the same
     for a given number of workers, and the same up to float rounding for another number
     (a batch split into rows sums its gradient in another order). BLAS runs on one thread
-    meanwhile, and gets the process's own setting back at the end.
+    meanwhile, and gets the process's own setting back at the end. With `telemetry`, every
+    layer of every network is measured at each checkpoint (`core.telemetry`), on the whole
+    batch however it is split. A data-dependent initializer (LSUV) rescales its draw on one
+    batch of training digits drawn from `seed` apart from the training batches (`core.lsuv`).
 
     `initializers` is a list (or tuple) of registry names and `Initializer`s; a bare string is
     refused rather than read as one name, because a caller who passes one has usually lost a
@@ -171,6 +182,7 @@ def train_compare(
         arguments="initializers list or seeds",
     )
     check_bool("batch_norm", batch_norm)
+    check_bool("telemetry", telemetry)
     check_int("progress_every", progress_every, low=1)
     if workers is not None:
         check_int("workers", workers, low=1)
@@ -193,6 +205,7 @@ def train_compare(
         batch_norm=batch_norm,
         n_test=_MNIST_TEST if data is None else data.n_test,
         n_checkpoints=len(range(progress_every, iterations, progress_every)) + 2,
+        telemetry=telemetry,
     )
     if data is None:
         from core.mnist import load_mnist  # deferred: only a run without data needs the loader
@@ -221,6 +234,10 @@ def train_compare(
         checkpoints=checkpoints,
         distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
     )
+    if telemetry:
+        run.telemetry = allocate(checkpoints, run.sizes, inits, act, data, seeds, batch_norm)
+    if any(i.data_dependent for i in inits):
+        run.lsuv_batch = training_batch(data, seed, batch_size)
     start = time.perf_counter()
     teams = _teams(run, n_workers)
 
@@ -228,10 +245,18 @@ def train_compare(
         """Initializer i's networks, one per seed."""
         return slice(i * seeds, (i + 1) * seeds)
 
+    def views(n_checkpoints: int) -> dict[str, Telemetry]:
+        """Each initializer's telemetry over the first checkpoints (none without telemetry)."""
+        if run.telemetry is None:
+            return {}
+        return {n: run.telemetry.view(rows(i), n_checkpoints) for i, n in enumerate(names)}
+
     def report(step: int) -> None:
         if on_progress is not None:
             losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
-            on_progress(TrainProgress(step, iterations, losses, time.perf_counter() - start))
+            done = int(np.searchsorted(checkpoints, step, side="right"))
+            elapsed = time.perf_counter() - start
+            on_progress(TrainProgress(step, iterations, losses, elapsed, views(done)))
 
     jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
     meetings = [t.meeting for t in teams if t.meeting is not None]
@@ -253,6 +278,7 @@ def train_compare(
         checkpoints=checkpoints,
         distinct_units={n: run.distinct[rows(i)] for i, n in enumerate(names)},
         diverged_in={n: tuple(run.diverged_in[rows(i)]) for i, n in enumerate(names)},
+        telemetry=views(len(checkpoints)),
     )
 
 
@@ -272,6 +298,7 @@ def _check_race_size(
     batch_norm: bool,
     n_test: int,
     n_checkpoints: int,
+    telemetry: bool,
 ) -> None:
     """Refuse a race beyond the memory and time budgets of `core.validation`.
 
@@ -279,6 +306,8 @@ def _check_race_size(
     states, a step's temporaries) and about 4 values per unit and digit of a batch (z, a and
     their gradients); each step costs 3 multiply-adds per weight and digit (forward, backward),
     scoring one per weight and test digit, and counting the units one per weight and checkpoint.
+    The telemetry holds, per network and checkpoint, a histogram and 6 numbers per hidden layer
+    and a ratio per weight matrix.
     """
     sizes = (N_PIXELS, *widths, N_CLASSES)
     weights = sum(fan_in * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
@@ -305,6 +334,16 @@ def _check_race_size(
         formula="networks × hidden layers × checkpoints (one every progress_every steps)",
         arguments="initializers list, seeds, hidden or iterations, or a larger progress_every",
     )
+    if telemetry:
+        per_checkpoint = len(widths) * (HISTOGRAM_BINS + 6) + len(widths) + 1
+        check_budget(
+            n_nets * n_checkpoints * per_checkpoint,
+            MAX_VALUES,
+            what="telemetry values",
+            formula="networks × checkpoints × (hidden layers × (bins + 7) + 1)",
+            arguments="initializers list, seeds, hidden or iterations, a larger progress_every, "
+            "or telemetry=False",
+        )
 
 
 def _seed_sequences(seed: int, seeds: int) -> tuple[np.random.SeedSequence, ...]:
@@ -342,6 +381,8 @@ class _Run:
     accuracy: FloatArray  # (K,), NaN for a diverged network
     checkpoints: IntArray  # steps at which the distinct units are counted, 0 first
     distinct: IntArray  # (K, checkpoints, hidden layers)
+    telemetry: RaceTelemetry | None = None  # None: the race runs without it
+    lsuv_batch: FloatArray | None = None  # the batch data-dependent initializers rescale on
 
 
 @dataclass(eq=False)
@@ -351,7 +392,8 @@ class _Team:
     A team of one is a plain worker. In a larger team each member runs forward and backward on
     its rows; then, once every member's gradient is in, it adds the others' to its own over its
     part of the flat parameter vector and updates that part, and waits until every part is
-    written before the next step reads the parameters.
+    written before the next step reads the parameters. At a checkpoint, the members measure
+    their rows and one of them combines the measures into the whole batch's (`Recorder`).
     """
 
     nets: IntArray  # the race's networks this team trains, stacked in `mlp`
@@ -361,6 +403,7 @@ class _Team:
     grads: list[Grads]  # member i's gradient, from its rows only
     losses: FloatArray  # (members, K): member i's rows' share of each network's loss
     meeting: Meeting | None  # where the members wait for each other, twice a step
+    recorder: Recorder | None  # the team's telemetry; None: the race runs without it
 
     @property
     def members(self) -> int:
@@ -369,6 +412,12 @@ class _Team:
     def wait(self, member: int) -> None:
         if self.meeting is not None:
             self.meeting.wait(member)
+
+    def recording(self, step: int) -> Recorder | None:
+        """The team's recorder if `step` is a checkpoint's step, else None."""
+        if self.recorder is None or not self.recorder.measures(step):
+            return None
+        return self.recorder
 
     def gradient(self, member: int) -> FloatArray:
         """The whole batch's gradient over `member`'s part: its own, plus every other's."""
@@ -399,19 +448,25 @@ def _teams(run: _Run, n_workers: int) -> list[_Team]:
 
 
 def _make_team(run: _Run, group: IntArray, members: int) -> _Team:
-    """The networks `group`, initialized, with `members` workers' buffers."""
+    """The networks `group`, initialized (data-dependent ones rescaled on the race's LSUV
+    batch), with `members` workers' buffers."""
     _, *replicate_streams = run.seed_sequences
     init_rngs = [np.random.default_rng(replicate_streams[k % run.seeds]) for k in group]
     inits = [run.inits[k // run.seeds] for k in group]
     mlp = init_mlp(init_rngs, inits, run.sizes, run.activation, batch_norm=run.batch_norm)
+    if run.lsuv_batch is not None:
+        scale_networks(mlp, inits, run.lsuv_batch)
+    rows = _slices(run.batch_size, members)
+    recorder = None if run.telemetry is None else Recorder(run.telemetry, group, mlp, rows)
     return _Team(
         nets=group,
         mlp=mlp,
-        rows=_slices(run.batch_size, members),
+        rows=rows,
         parts=_slices(mlp.flat.size, members),
         grads=[zeros_like_grads(mlp) for _ in range(members)],
         losses=np.zeros((members, len(group)), dtype=mlp.flat.dtype),
         meeting=Meeting(members) if members > 1 else None,
+        recorder=recorder,
     )
 
 
@@ -449,8 +504,12 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
             team.losses[member], dlogits = softmax_cross_entropy(
                 logits, data.y_train[rows], batch=run.batch_size
             )
-            backward(mlp, cache, dlogits, out=grads)
-            if not _meet(team, member):  # every member's loss and gradient are in
+            recording = team.recording(step)  # None but at a checkpoint's step
+            dzs: list[FloatArray] | None = None if recording is None else []
+            backward(mlp, cache, dlogits, out=grads, dzs=dzs)
+            if recording is not None and dzs is not None:
+                recording.measure_rows(member, mlp, cache, dzs)
+            if not _meet(team, member):  # every member's loss, gradient and measures are in
                 return
             loss = team.losses.sum(axis=0)
             if writer:
@@ -461,9 +520,13 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
                 if writer:
                     run.diverged_at[group[i]] = step
                 _freeze(mlp, gradient, part, i, running_stats=writer)
+            if recording is not None:
+                recording.before_update(member, mlp, part)
             opt.step([mlp.flat[part]], [gradient])
             if not _meet(team, member):  # every part of the update is written
                 return
+            if recording is not None:  # every member's sums and the whole update are in
+                recording.record(member, step, mlp, alive)
             if step in checkpoint_index:
                 _count_units(run, team, member, checkpoint_index[step])
             if not counter.advance(job, step):

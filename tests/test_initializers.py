@@ -159,7 +159,10 @@ def test_initializer_sample_is_reproducible_and_leaves_global_state_alone() -> N
 @pytest.mark.parametrize("name", NAMES)
 def test_initializer_names_its_torch_and_keras_calls(name: str) -> None:
     init = INITIALIZERS[name]
-    assert init.torch.startswith("torch.nn.init.") and init.torch.split("(")[0].endswith("_")
+    if init.data_dependent:  # a procedure on data (LSUV), not a draw: a package's call
+        assert init.torch.startswith("lsuv.") and "pip install lsuv" in init.torch
+    else:
+        assert init.torch.startswith("torch.nn.init.") and init.torch.split("(")[0].endswith("_")
     assert init.keras.startswith("keras.initializers.")
     for call in (init.torch, init.keras):  # one balanced call, before any comment
         code = call.split("#")[0]

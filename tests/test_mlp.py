@@ -17,6 +17,7 @@ from core.mlp import (
     init_mlp,
     n_params,
     network_index,
+    weight_views,
     zeros_like_grads,
 )
 from tests.gradcheck import numeric_grad
@@ -202,6 +203,34 @@ def test_parameters_and_gradients_are_views_of_one_flat_vector(rng: np.random.Ge
         for k in range(2):
             p[k] = k + 1  # mark network k's numbers in its own arrays
     np.testing.assert_array_equal(mlp.flat, owner + 1)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])
+def test_backward_hands_out_every_hidden_dz(batch_norm: bool, rng: np.random.Generator) -> None:
+    """`dzs` receives ∂L/∂z (K, batch, units) of each hidden layer, z = a_prev @ W + b taken
+    before batch norm: its product with the layer's input is that layer's dW."""
+    mlp, x = _tiny_net(rng, "tanh", n_nets=2, batch_norm=batch_norm)
+    logits, cache = forward(mlp, x)
+    dzs: list[np.ndarray] = []
+    grads = backward(mlp, cache, softmax_cross_entropy(logits, rng.integers(0, 3, 6))[1], dzs=dzs)
+    assert [dz.shape for dz in dzs] == [(2, 6, 4), (2, 6, 4)]
+    inputs = [np.broadcast_to(x, (2, *x.shape)), *cache.a[:-1]]  # (K, batch, fan_in)
+    for a_prev, dz, dw in zip(inputs, dzs, grads.weights[:-1], strict=True):
+        assert_allclose(a_prev.transpose(0, 2, 1) @ dz, dw, rtol=1e-12, atol=1e-15)
+
+
+def test_weight_views_read_a_copy_of_the_parameters(rng: np.random.Generator) -> None:
+    """A copy of `flat` (the parameters before an update, say) read as every layer's W."""
+    mlp = init_mlp(
+        [rng] * 3, [INITIALIZERS["he_normal"]] * 3, (6, 5, 4, 3), ACTIVATIONS["relu"],
+        batch_norm=True,
+    )  # fmt: skip
+    before = mlp.flat.copy()
+    views = weight_views(mlp, before)
+    mlp.flat += 1
+    for w, view in zip(mlp.weights, views, strict=True):
+        assert np.shares_memory(view, before) and view.shape == w.shape
+        np.testing.assert_array_equal(view + 1, w)
 
 
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])

@@ -26,6 +26,7 @@ INITIALIZER_LABELS: Mapping[str, str] = MappingProxyType(
         "he_normal": N_("He/Kaiming normal √(2/n)"),
         "he_uniform": N_("He/Kaiming uniform"),
         "orthogonal": N_("Orthogonal (Saxe et al.)"),
+        "lsuv": N_("LSUV: orthogonal, then unit variance per layer on data (Mishkin & Matas)"),
         "torch_default": N_('PyTorch Linear default U(±1/√n), Glorot\'s "standard"'),
     }
 )

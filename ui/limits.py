@@ -28,6 +28,7 @@ MAX_ITERATIONS = int(RACE_BY_NAME["iterations"].high)  # type: ignore[arg-type]
 ACTIVATION_BUDGET = 6_000_000  # layers × width × samples
 WEIGHT_BUDGET = 10_000_000  # layers × width² (× width / 300 for orthogonal)
 ORTHOGONAL_WIDTH_SCALE = 300
+QR_INITS = ("orthogonal", "lsuv")  # initializers whose draw is a QR decomposition
 
 MNIST_PIXELS = 784
 MNIST_CLASSES = 10
@@ -47,7 +48,7 @@ class Capped:
 
 def _weight_cost(width: int, init: str) -> float:
     """Weights one layer costs: width², scaled up for orthogonal's QR decomposition."""
-    scale = max(1.0, width / ORTHOGONAL_WIDTH_SCALE) if init == "orthogonal" else 1.0
+    scale = max(1.0, width / ORTHOGONAL_WIDTH_SCALE) if init in QR_INITS else 1.0
     return width * width * scale
 
 
@@ -61,7 +62,7 @@ def cap_forward(cfg: ForwardConfig) -> Capped:
                 "{layers} of {total} layers (orthogonal weights need a QR per layer; layers × "
                 "width² is capped at {budget} M weights)"
             )
-            if cfg.init == "orthogonal"
+            if cfg.init in QR_INITS
             else _("{layers} of {total} layers (layers × width² is capped at {budget} M weights)")
         )
         cuts.append(cut.format(layers=layers, total=cfg.layers, budget=f"{WEIGHT_BUDGET / 1e6:g}"))
