@@ -9,6 +9,7 @@ LeCun et al. 1998, "Efficient BackProp".
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -39,8 +40,9 @@ from ui.frames import (
     results_frame,
     units_frame,
 )
-from ui.i18n import N_, _, ngettext
-from ui.labels import activation_label, initializer_label
+from ui.i18n import N_, _, join_clauses, join_list, ngettext
+from ui.inside_view import render_inside
+from ui.labels import SCALE_LABELS, activation_label, initializer_label
 from ui.limits import (
     MAX_ITERATIONS,
     TRAIN_BUDGET_MULTIPLE,
@@ -48,9 +50,10 @@ from ui.limits import (
     cap_sweep,
     training_over_budget,
 )
+from ui.presets import inside_notes
 from ui.race_queue import RACES, QueueFull
 from ui.settings import FWD, LANGUAGE
-from ui.training import TrainRun, run_race, stored_run
+from ui.training import TrainRun, race_labels, run_race, stored_run
 from ui.url_state import read_url, speak, write_url
 from ui.widgets import draw, draw_tabs
 
@@ -62,11 +65,14 @@ STATS_COLUMNS = {
     "Std": ("%.3g", None),
     "Saturated": (
         "percent",
-        N_("Share of values where the slope f'(z) is below 5 % of its maximum"),
+        N_("Share of values where the slope f'(z) is below 5 percent of its maximum"),
     ),
     "Dead units": (
         "percent",
-        N_("Share of units saturated for every input: they pass no gradient"),
+        N_(
+            "Share of units inactive for every input (saturated for every sample): they pass no "
+            "gradient"
+        ),
     ),
     "Exact zeros": ("percent", None),
     "Gradient std": ("%.3g", N_("Std of the back-propagated gradient ∂L/∂z at this layer")),
@@ -197,7 +203,7 @@ def render_depth(view: ForwardView) -> None:
         st.altair_chart(chart, width="stretch")
         chart_downloads(chart, "std-vs-depth")
     if view.depth.left_out:
-        missing = "; ".join(
+        missing = join_clauses(
             ngettext("{series} at {n} layer", "{series} at {n} layers", n).format(
                 series=_(series), n=n
             )
@@ -230,7 +236,7 @@ def render_sweep(cfg: ForwardConfig) -> None:
         )
     )
     cells = view.cells.assign(std_text=view.cells["std_text"].replace({"overflow": _("overflow")}))
-    marked = view.marked.assign(label=view.marked["label"].map(_))
+    marked = view.marked.assign(label=view.marked["label"].map(lambda code: _(SCALE_LABELS[code])))
     chart = charts.sweep_heatmap(cells, marked, log_std_clip=LOG_STD_CLIP)
     st.altair_chart(chart, width="stretch")
     chart_downloads(chart, "sigma-depth-map")
@@ -249,6 +255,15 @@ def render_layer_details(view: ForwardView, width: int) -> None:
     table, formula = st.columns([5, 2], gap="large")  # wide enough for all eight columns
     with table:
         show_table(view.stats, STATS_COLUMNS, "layer-stats")
+        numbers = view.stats.drop(columns="Layer").to_numpy(dtype=float)
+        if not np.isfinite(numbers).all():
+            st.caption(
+                ":material/info: "
+                + _(
+                    "∞ marks a value beyond the float range (an overflow), and an empty cell a "
+                    "value that could not be computed below one."
+                )
+            )
     with formula:
         st.markdown(
             _("**Initial weights:** {label}").format(label=initializer_label(view.initializer))
@@ -341,9 +356,10 @@ def render_training() -> None:
     if refusal:
         st.warning(refusal, icon=":material/block:")
     progress, chart = st.empty(), st.empty()
+    results, inside = st.container(), st.empty()  # results first, the views inside below
     if clicked and not refusal:
         try:
-            run_race(cfg, data, progress, chart)
+            run_race(cfg, data, progress, chart, inside)
         except QueueFull:
             progress.warning(
                 _(text.QUEUE_FULL).format(waiting=RACES.max_waiting), icon=":material/group:"
@@ -352,7 +368,10 @@ def render_training() -> None:
             st.error(str(e))
     run = stored_run()
     if run is not None:
-        render_run(run, cfg, chart)
+        with results:
+            render_run(run, cfg, chart)
+        with inside.container():
+            render_inside(run.telemetry, race_labels(run.config), inside_notes(run.config))
     # Here, last in the fragment: a race control reruns only the fragment, and the URL and
     # the link must follow it (a sidebar control reruns everything, this included).
     write_url()
@@ -363,7 +382,7 @@ def render_training() -> None:
 def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> None:
     """The kept race: its curves, then once it finished its table and distinct units per layer
     (else why it stopped)."""
-    labels = {name: initializer_label(name) for name in run.losses}
+    labels = race_labels(run.config)
     curves_frame = loss_frame(run.losses, labels)
     curves = charts.loss_chart(
         curves_frame, iterations=run.config.iterations, seeds=run.config.seeds
@@ -388,15 +407,19 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
             _(
                 "Diverged (the loss became NaN or infinite): {names}. A diverged network's "
                 "curve stops at that step, and it gets no test accuracy."
-            ).format(names=", ".join(diverged)),
+            ).format(names=join_list(diverged)),
             icon=":material/warning:",
         )
     n = len(run.losses) * run.config.seeds
-    st.caption(
-        ngettext(*text.RUN_CAPTION, n).format(
-            n=n, seconds=run.result.seconds, source=text.data_source(run.data)
-        )
+    caption = ngettext(
+        "The {n} network trained in {seconds:.1f} s (the race's shared wall time, not a "
+        "per-network measurement). Data: {source}.",
+        "The {n} networks trained together, stacked and split over the CPU cores, in "
+        "{seconds:.1f} s: that is the race's shared wall time, not a per-network measurement. "
+        "Data: {source}.",
+        n,
     )
+    st.caption(caption.format(n=n, seconds=run.result.seconds, source=text.data_source(run.data)))
     units = charts.units_chart(units_frame(run.result, labels))
     st.altair_chart(units, width="stretch")
     chart_downloads(units, "distinct-units")

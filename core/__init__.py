@@ -12,7 +12,7 @@ from core import forward_pass, sweep
 from core.activations import ACTIVATIONS, Activation, get_activation
 from core.dataset import Dataset
 from core.diagnosis import Diagnosis, diagnose
-from core.forward_pass import ForwardResult, LayerStats, verdict
+from core.forward_pass import ForwardResult, LayerStats
 from core.initializers import (
     INITIALIZERS,
     Initializer,
@@ -63,5 +63,4 @@ __all__ = [
     "summarize",
     "train_compare",
     "variance_scaling",
-    "verdict",
 ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.forward_pass import ForwardResult
+from core.validation import InvalidTypeError
 
 Code = Literal[
     "overflow", "symmetric", "saturated", "dead", "collapsed", "vanishing", "exploding", "steady"
@@ -50,6 +51,10 @@ class Diagnosis:
 
 def diagnose(result: ForwardResult) -> Diagnosis:
     """The first of the module's rules that `result` meets."""
+    if not isinstance(result, ForwardResult):
+        raise InvalidTypeError(
+            f"result must be a ForwardResult from activation_histograms, got {result!r:.80}"
+        )
     if result.overflow_layer is not None:
         return Diagnosis("overflow", result.overflow_layer)
     first, last = result.layers[0], result.layers[-1]

@@ -33,6 +33,7 @@ from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_BINS,
     MAX_LAYERS,
+    MAX_MULTIPLY_ADDS,
     MAX_VALUES,
     InvalidTypeError,
     check_bool,
@@ -114,10 +115,10 @@ def activation_histograms(
     range where it is bounded (sigmoid: 0 to 1; tanh: -1 to 1) or the values seen where it is
     not (ReLU's upper side).
 
-    The work is bounded (see `core.validation`): at most `MAX_LAYERS` layers, `MAX_BINS` bins
-    and n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, which also bounds
-    the 3 × n_layers × n_samples × width² multiply-adds (at most 0.75 × width per value held,
-    under 4·10^12, orthogonal's QR included). `dtype` is float32 or float64.
+    The work is bounded (see `core.validation`): at most `MAX_LAYERS` layers, `MAX_BINS` bins,
+    n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, and
+    n_layers × (3 × n_samples × width² + width³ for orthogonal's QR) multiply-adds.
+    `dtype` is float32 or float64.
     """
     act = get_activation(activation)
     init = get_initializer(initializer)
@@ -135,6 +136,15 @@ def activation_histograms(
         what="values to hold",
         formula="n_layers × (width² + 4 × n_samples × width + 4 × bins)",
         arguments="n_layers, width, n_samples or bins",
+    )
+    qr = width**3 if init.distribution == "orthogonal" else 0  # a QR decomposition per layer
+    check_budget(
+        n_layers * (3 * n_samples * width * width + qr),
+        MAX_MULTIPLY_ADDS,
+        what="multiply-adds",
+        formula="n_layers × (3 × n_samples × width²"
+        + (" + width³ for orthogonal's QR)" if qr else ")"),
+        arguments="n_layers, width or n_samples",
     )
 
     data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
@@ -250,6 +260,8 @@ def _mean_std(values: FloatArray) -> tuple[float, float]:
 
 
 _FLOAT_MAX = sys.float_info.max
+_EQUAL = 2.0**-20  # values closer than this, relative to their size, are drawn as one value
+_TINY_SPAN = 1e-290  # spans below it leave float64's full precision when cut into bins
 
 
 def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, float]:
@@ -262,9 +274,12 @@ def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, flo
     seen_high = max((float(a.max()) for a in values), default=1.0)
     low = seen_low if act.low is None else min(act.low, seen_low)
     high = seen_high if act.high is None else max(act.high, seen_high)
-    if high <= low:  # all values equal (zeros init): a range around them, within float64
-        pad = max(0.5, abs(low) / 256)
-        low, high = max(low - pad, -_FLOAT_MAX), min(low + pad, _FLOAT_MAX)
+    if high - low <= max(abs(low), abs(high)) * _EQUAL or high - low < _TINY_SPAN:
+        # All values equal (a zeros init), or equal but for rounding: equal-width bins that
+        # narrow would share their edges, so a range around them instead, within float64.
+        middle = low / 2 + high / 2
+        pad = max(0.5, abs(middle) / 256)
+        low, high = max(middle - pad, -_FLOAT_MAX), min(middle + pad, _FLOAT_MAX)
     return low, high
 
 
@@ -369,53 +384,3 @@ def _grad_stats(
         "grad_edges": edges,
         "grad_std": _mean_std(delta)[1],
     }
-
-
-def verdict(result: ForwardResult) -> str:
-    """One plain sentence on what the layers show: exploding, saturated, collapsed, vanishing
-    or steady. Rules, in order, with the thresholds written in the text they produce."""
-    if not isinstance(result, ForwardResult):
-        raise InvalidTypeError(
-            f"result must be a ForwardResult from activation_histograms, got {result!r}"
-        )
-    if result.overflow_layer is not None:
-        return (
-            f"exploding: activations overflow the float range at layer {result.overflow_layer}; "
-            "the layers before it are shown"
-        )
-    first, last = result.layers[0], result.layers[-1]
-    act = result.activation
-    n = last.layer
-    if last.std == 0:
-        return (
-            f"symmetric: every activation of layer {n} equals {last.mean:.3g}, so all its units "
-            "compute the same thing and no gradient can tell them apart"
-        )
-    bounded = act.low is not None and act.high is not None
-    if bounded and last.saturated >= 0.25:
-        return (
-            f"saturated: {last.saturated:.0%} of layer {n}'s activations sit where the slope is "
-            "below 5 % of its maximum, so gradients vanish there"
-        )
-    if last.dead >= 0.25:
-        return f"dead units: {last.dead:.0%} of layer {n}'s units are inactive for every sample"
-    if bounded and last.std < 0.02 * (act.high - act.low):
-        return (
-            f"collapsed: layer {n}'s activations all sit near {last.mean:.2f} "
-            f"(std {last.std:.2g}), so its units compute nearly the same thing: "
-            "little expressive power"
-        )
-    if first.std == 0:  # layer 1 rounded to one value, yet a later layer spreads: no ratio
-        return (
-            f"exploding: layer 1's activations are all equal, layer {n}'s have std {last.std:.3g}"
-        )
-    ratio = last.std / first.std
-    per_layer = ratio ** (1 / max(n - 1, 1))
-    if per_layer < 0.8:
-        return f"vanishing: layer {n} std is {ratio:.2%} of layer 1 (×{per_layer:.2f} per layer)"
-    if per_layer > 1.25:
-        return f"exploding: layer {n} std is {ratio:.3g}× layer 1 (×{per_layer:.2f} per layer)"
-    return (
-        f"steady: the std goes from {first.std:.3g} at layer 1 to {last.std:.3g} at layer {n} "
-        f"({ratio:.0%})"
-    )

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from core.types import DEFAULT_DTYPE, FloatArray
 from core.validation import (
+    MAX_MULTIPLY_ADDS,
     MAX_VALUES,
     InvalidTypeError,
     check_bool,
@@ -51,7 +52,7 @@ class Initializer:
 
     `value` is only read by the constant distribution (W_ij = value, variance 0).
     `torch` and `keras` are the framework calls that draw the same distribution for a weight
-    used as z = x @ W (see `FRAMEWORK_PITFALLS` for the layouts); "" when there is none.
+    used as z = x @ W (PyTorch stores it transposed); "" when there is none.
     `data_dependent`: the draw is only a start, each layer is then rescaled on a batch of data
     (LSUV, `core.lsuv`); `sample` and `variance` describe the draw before that rescaling.
     """
@@ -102,10 +103,10 @@ class Initializer:
     ) -> FloatArray:
         """Draw W with shape (fan_in, fan_out), so that z = x @ W, in float32 or float64.
 
-        At most `MAX_VALUES` weights: that also bounds orthogonal's QR decomposition, of
-        max·min² ≤ 4.4·10^12 multiply-adds, within `MAX_MULTIPLY_ADDS`. In float32 a normal
-        draw with a std near `MAX_STD` can pass float32's largest value: those weights are ±inf
-        (NumPy warns of the overflow), which a forward pass reports at its first layer.
+        At most `MAX_VALUES` weights, and for orthogonal a QR decomposition (in float64) of
+        at most `MAX_MULTIPLY_ADDS` multiply-adds, max(fan_in, fan_out) × min(...)². In float32
+        a normal draw with a std near `MAX_STD` can pass float32's largest value: those weights
+        are ±inf (NumPy warns of the overflow), which a forward pass reports at its first layer.
         """
         check_rng(rng)
         shape = (check_int("fan_in", fan_in, low=1), check_int("fan_out", fan_out, low=1))
@@ -117,6 +118,14 @@ class Initializer:
             formula="fan_in × fan_out",
             arguments="fan_in or fan_out",
         )
+        if self.distribution == "orthogonal":
+            check_budget(
+                max(shape) * min(shape) ** 2,
+                MAX_MULTIPLY_ADDS,
+                what="multiply-adds for the QR decomposition",
+                formula="max(fan_in, fan_out) × min(fan_in, fan_out)²",
+                arguments="fan_in or fan_out",
+            )
         # A Python float (math.sqrt), not np.sqrt: a NumPy float64 factor would promote float32
         # W to float64 under NEP 50, while a Python scalar keeps W's dtype.
         std = math.sqrt(self.variance(fan_in, fan_out))
@@ -364,24 +373,6 @@ INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
 
 # The traps in moving an initializer between this app, PyTorch and Keras, one sentence each.
 # Code names are in backticks, so the UI can render them as Markdown.
-FRAMEWORK_PITFALLS: tuple[str, ...] = (
-    "PyTorch stores a Linear weight as (out, in) and reads fan_in from dim 1; here (and in "
-    "Keras) W is (fan_in, fan_out) with z = x @ W, so fan_in is dim 0. Applying one layout's "
-    "init to the other's swaps fan_in and fan_out.",
-    "Keras' `GlorotNormal`, `HeNormal` and `LecunNormal` draw a truncated normal: values beyond "
-    f"±2σ are redrawn and the rest is rescaled by 1/{TRUNCATED_NORMAL_STD:.8f}, so the variance "
-    'matches but the tails are cut. `VarianceScaling(..., distribution="untruncated_normal")` '
-    "draws the plain normal used here.",
-    "PyTorch's default `nn.Linear` init is `kaiming_uniform_(w, a=math.sqrt(5))`, that is "
-    "U(±1/√fan_in) with Var = 1/(3·fan_in): neither Xavier/Glorot nor He.",
-    "The book's \"Xavier\" is √(1/n), which is LeCun (`lecun_normal` here), not the frameworks' "
-    "`xavier_*`/`Glorot*` with Var = 2/(fan_in + fan_out); the two agree only when "
-    "fan_in = fan_out.",
-    '`kaiming_normal_` and `kaiming_uniform_` default to `nonlinearity="leaky_relu"` with a = 0, '
-    'whose gain is √2 like ReLU\'s; with `nonlinearity="linear"` (gain 1) they give LeCun.',
-)
-
-
 # Framework names for the same schemes; the UI lists each scheme once, under its registry key.
 ALIASES: Mapping[str, str] = MappingProxyType(
     {

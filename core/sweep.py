@@ -34,9 +34,10 @@ from core.validation import (
 
 MAX_SCALES = 10_000  # σ values one sweep may take (the app's default grid has 44)
 
-# The scales worth marking on the map, as σ in W ~ N(0, σ²/n).
+# The scales worth marking on the map, as σ in W ~ N(0, σ²/n), by what they are: LeCun's
+# 1/√n (the book's "Xavier"), He's √(2/n), and tanh's gain 5/3.
 MARKED_SCALES: Mapping[str, float] = MappingProxyType(
-    {"1/√n (LeCun, the book's Xavier)": 1.0, "√(2/n) (He)": math.sqrt(2), "(5/3)/√n": 5 / 3}
+    {"lecun": 1.0, "he": math.sqrt(2), "tanh_gain": 5 / 3}
 )
 
 

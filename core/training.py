@@ -63,6 +63,9 @@ from core.validation import (
 N_CLASSES = 10
 _PIXEL_SCALE = DEFAULT_DTYPE(1 / 255)  # a float32 scalar: uint8 × it is computed in float32
 _EVAL_CHUNK = 2000  # test digits per forward pass when scoring: bounds the memory it needs
+# ... and fewer for wide or deep networks: the z and a values one network may hold while it is
+# scored (16 MB in float32), so that scoring a race never needs more memory than training it.
+_EVAL_VALUES = 2**22
 _MNIST_TEST = 10_000  # test digits of a run that loads MNIST itself, for its size check
 # Networks one race may train (initializers × seeds): the app allows a few dozen; more than
 # this is a mistake, and a list that long would take seconds just to look up.
@@ -302,22 +305,28 @@ def _check_race_size(
 ) -> None:
     """Refuse a race beyond the memory and time budgets of `core.validation`.
 
-    Each network holds its parameters up to 5 times (parameters, gradients, two optimizer
-    states, a step's temporaries) and about 4 values per unit and digit of a batch (z, a and
-    their gradients); each step costs 3 multiply-adds per weight and digit (forward, backward),
-    scoring one per weight and test digit, and counting the units one per weight and checkpoint.
-    The telemetry holds, per network and checkpoint, a histogram and 6 numbers per hidden layer
+    Each network holds its parameters up to 4 times (parameters, gradients, Adam's two
+    moments), about 4 values per unit and digit of a batch (z, a and their gradients) and 2 per
+    unit and test digit of a scoring chunk (z and a); each step costs 3 multiply-adds per weight
+    and digit (forward, backward), scoring one per weight and test digit, and counting the units
+    one per weight and checkpoint (measured: within 1.3× of the peak memory of a race). The
+    telemetry holds, per network and checkpoint, a histogram and 6 numbers per hidden layer
     and a ratio per weight matrix.
     """
     sizes = (N_PIXELS, *widths, N_CLASSES)
     weights = sum(fan_in * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     parameters = weights + sum(sizes[1:]) + (2 * sum(widths) if batch_norm else 0)
+    units = sum(sizes[1:])
+    chunk = min(n_test, _eval_chunk(units))
     arguments = "initializers list, seeds, hidden, batch_size or iterations"
     check_budget(
-        n_nets * (5 * parameters + 4 * batch_size * sum(sizes[1:]) + iterations),
+        n_nets * (4 * parameters + (4 * batch_size + 2 * chunk) * units + iterations),
         MAX_VALUES,
         what="values to hold",
-        formula="networks × (5 × parameters + 4 × batch_size × units + iterations)",
+        formula=(
+            f"networks × (4 × parameters + (4 × batch_size + 2 × {chunk:,} test digits) × units "
+            "+ iterations)"
+        ),
         arguments=arguments,
     )
     check_budget(
@@ -586,16 +595,23 @@ def _score(run: _Run, group: IntArray, mlp: MLP, alive: npt.NDArray[np.bool_]) -
             run.diverged_in[k] = "test" if finite_parameters[i] else "parameters"
 
 
+def _eval_chunk(units: int) -> int:
+    """Test digits per scoring pass for networks of `units` units (all layers): the same for
+    every network of a race however it is split into groups."""
+    return max(1, min(_EVAL_CHUNK, _EVAL_VALUES // (2 * units)))
+
+
 def _test_accuracy(mlp: MLP, data: Dataset) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Fraction of test digits each network classifies correctly, (K,), and whether all of
     its test logits were finite, (K,): argmax over NaN logits picks class 0, a plausible-looking
     ~10 %, so a network without finite logits must not be scored."""
     correct = np.zeros(mlp.n_nets, dtype=np.int64)
     finite = np.ones(mlp.n_nets, dtype=bool)
-    for start in range(0, data.n_test, _EVAL_CHUNK):
-        x = data.x_test[start : start + _EVAL_CHUNK].astype(DEFAULT_DTYPE)
+    chunk = _eval_chunk(sum(mlp.sizes[1:]))
+    for start in range(0, data.n_test, chunk):
+        x = data.x_test[start : start + chunk].astype(DEFAULT_DTYPE)
         x *= _PIXEL_SCALE
         logits, _ = forward(mlp, x, training=False)  # (K, chunk, classes)
         finite &= np.isfinite(logits).all(axis=(1, 2))
-        correct += (logits.argmax(axis=-1) == data.y_test[start : start + _EVAL_CHUNK]).sum(axis=1)
+        correct += (logits.argmax(axis=-1) == data.y_test[start : start + chunk]).sum(axis=1)
     return correct / data.n_test, finite

@@ -19,9 +19,10 @@ from collections.abc import Collection
 
 import numpy as np
 
-# Floats one call may hold at once: 1 GiB in float32, 2 GiB in float64. The app's largest
-# forward pass holds about 3.4·10^7 (30 layers of 1,000 units, 6·10^6 activations).
-MAX_VALUES = 2**28
+# Floats one call may hold at once: 2 GiB in float32, 4 GiB in float64. The app's largest
+# forward pass holds about 3.4·10^7 (30 layers of 1,000 units, 6·10^6 activations); its
+# training caps bound time, not memory, and let a race ask for up to ~5·10^9 (20 GB).
+MAX_VALUES = 2**29
 # Multiply-adds one call may do (the products of its matrix multiplications): about 10× the
 # app's largest training race, and 4-5 minutes of float32 products on one core (~40·10^9/s).
 MAX_MULTIPLY_ADDS = 10**13

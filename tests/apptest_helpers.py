@@ -41,7 +41,8 @@ def datasets_of(chart: Any) -> list[pd.DataFrame]:
 
 
 def histogram_chart(at: AppTest) -> Any:
-    found = [c for c in at.get("vega_lite_chart") if "facet" in spec_of(c)]
+    charts_ = at.get("vega_lite_chart")
+    found = [c for c in charts_ if spec_of(c).get("facet", {}).get("field") == "layer"]
     assert len(found) == 1, "expected exactly one histogram chart"
     return found[0]
 

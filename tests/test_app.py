@@ -34,7 +34,7 @@ from tests.apptest_helpers import (
 from ui import charts, frames, limits, presets, text
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN
 from ui.controls import DRAWN_BY_VIEWS
-from ui.labels import initializer_label
+from ui.labels import SCALE_LABELS, initializer_label
 from ui.presets import PRESETS, Preset
 from ui.settings import FWD, Setting
 from ui.settings import RACE_BY_NAME as RACE
@@ -378,7 +378,7 @@ def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
     """A rerun mid-race stops the script; the curves reported so far stay, marked stopped."""
     losses = {"he_normal": np.linspace(2.3, 1.0, 100)[None]}  # one seed, 100 steps
     at.session_state[RUN_KEY] = TrainRun(
-        DEFAULT_TRAIN, losses, {"he_normal": "He"}, 100, 1.0, core.load_sample()
+        DEFAULT_TRAIN, losses, {}, 100, 1.0, core.load_sample()
     )
     at.run()
     assert_clean(at)
@@ -527,7 +527,8 @@ def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
     assert (cells["sigma_low"] < cells["sigma"]).all() and (
         cells["sigma"] < cells["sigma_high"]
     ).all()
-    assert list(marked["label"]) == list(core.MARKED_SCALES)
+    assert list(core.MARKED_SCALES) == list(SCALE_LABELS)
+    assert list(marked["label"]) == list(SCALE_LABELS.values())  # worded by the page
     np.testing.assert_allclose(marked["sigma"], list(core.MARKED_SCALES.values()))
     assert set(marked["sigma"]) <= set(cells["sigma"])  # each rule sits on a row of the map
     # He keeps ReLU's std flat: within a factor 10 of 1 even 50 layers deep.
@@ -792,3 +793,13 @@ def test_race_frames_build_for_every_initializer(activation: str) -> None:
     start = units[units["step"] == 0].set_index("initializer")["units"]
     assert start[initializer_label("zeros")] == 1
     assert charts.units_chart(units).to_dict()["mark"]["type"] == "line"
+
+
+def test_framework_pitfalls_name_the_five_traps() -> None:
+    pitfalls = " ".join(text.pitfalls())
+    assert "(out, in)" in pitfalls and "dim 1" in pitfalls
+    assert "truncated" in pitfalls and f"{core.initializers.TRUNCATED_NORMAL_STD:.8f}" in pitfalls
+    assert "U(±1/√fan_in)" in pitfalls
+    assert "LeCun" in pitfalls and 'book\'s "Xavier"' in pitfalls
+    assert 'nonlinearity="leaky_relu"' in pitfalls
+    assert all(p.endswith(".") for p in text.pitfalls())

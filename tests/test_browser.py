@@ -12,6 +12,7 @@ Screenshots go to each test's tmp dir. With INITLAB_UPDATE_SCREENSHOT=1, `docs/s
 
 from __future__ import annotations
 
+import gettext
 import os
 import re
 import socket
@@ -272,6 +273,11 @@ def test_browser_short_training_run_draws_curves(server: str, page: Any, tmp_pat
     for name in ("std_0.01", "lecun_normal", "he_normal"):
         assert core.INITIALIZERS[name].label in texts
     assert "The 3 networks trained together" in run_caption(page)
+    inside = page.get_by_text("Inside the race: what every layer does")
+    inside.wait_for(timeout=CHART_SECONDS)
+    charts = page.get_by_test_id("stVegaLiteChart")
+    sync_api.expect(charts).to_have_count(6, timeout=CHART_SECONDS)  # 3 before, 3 inside
+    assert "update:data ratio (log)" in charts.nth(3).locator("svg text").all_text_contents()
     assert_no_error_box(page)
     save_full_page(page, *(d / "screenshot.png" for d in (*SCREENSHOTS, tmp_path)))
     assert (tmp_path / "screenshot.png").stat().st_size > 10_000
@@ -372,3 +378,27 @@ def test_browser_crowd_pressing_train_together_is_served_in_line(server: str, br
             c.close()
     peak = _peak_memory_kib(SERVER_PIDS[-1])
     assert peak is None or peak < 400 * 1024, f"server peak memory {peak / 1024:.0f} MiB"
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja"])
+def test_browser_page_in_chinese_and_japanese_runs_the_race(
+    server: str, page: Any, tmp_path: Path, lang: str
+) -> None:
+    """The page opened with `lang=zh` or `lang=ja` speaks that language from its title to the
+    race's views, keeps it in the link, and is saved as a screenshot."""
+    from ui.i18n import DOMAIN, LOCALE_DIR
+
+    say = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang]).gettext
+    open_app(page, f"{server}/?lang={lang}&race.iterations=300")
+    assert page.get_by_text(say("Activations, layer by layer")).count() == 1
+    page.get_by_role("button", name=say("Train")).click()
+    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+    page.get_by_text(say("Inside the race: what every layer does")).wait_for(timeout=CHART_SECONDS)
+    assert (
+        say("Layer {n}").split("{n}")[0]
+        in page.get_by_test_id("stVegaLiteChart").first.inner_text()
+    )
+    assert f"lang={lang}" in page.get_by_test_id("stCode").last.inner_text()
+    assert page.get_by_text("Training race on MNIST").count() == 0, "no English heading left"
+    assert_no_error_box(page)
+    save_full_page(page, *(d / f"screenshot-{lang}.png" for d in (*SCREENSHOTS, tmp_path)))

@@ -10,6 +10,7 @@ import pytest
 
 from core import batchnorm
 from core.activations import get_activation
+from core.diagnosis import diagnose
 from core.forward_pass import (
     _backward,
     _mean_std,
@@ -17,7 +18,6 @@ from core.forward_pass import (
     _weight_grad_std,
     activation_histograms,
     uniform_histogram,
-    verdict,
 )
 from core.initializers import normal_std
 from tests.gradcheck import numeric_grad
@@ -45,7 +45,7 @@ def test_sigmoid_with_std_1_saturates_at_0_and_1() -> None:
         assert layer.saturated > 0.4
         ends = (layer.counts[0] + layer.counts[-1]) / layer.counts.sum()
         assert ends > 0.3
-    assert verdict(activation_histograms("sigmoid", "std_1")).startswith("saturated")
+    assert diagnose(activation_histograms("sigmoid", "std_1")).code == "saturated"
 
 
 def test_sigmoid_with_std_001_collapses_to_one_half() -> None:
@@ -54,14 +54,14 @@ def test_sigmoid_with_std_001_collapses_to_one_half() -> None:
     for layer in result.layers:
         assert layer.mean == pytest.approx(0.5, abs=0.01)
         assert layer.std < 0.03
-    assert verdict(result).startswith("collapsed")
+    assert diagnose(result).code == "collapsed"
 
 
 def test_relu_with_he_keeps_std_steady_over_ten_layers() -> None:
     stds = _stds("relu", "he_normal", n_layers=10)
     ratios = stds[1:] / stds[:-1]
     assert ((ratios > 0.5) & (ratios < 2)).all()
-    assert verdict(activation_histograms("relu", "he_normal", n_layers=10)).startswith("steady")
+    assert diagnose(activation_histograms("relu", "he_normal", n_layers=10)).code == "steady"
 
 
 def test_relu_with_lecun_halves_the_variance_at_every_layer() -> None:
@@ -69,7 +69,7 @@ def test_relu_with_lecun_halves_the_variance_at_every_layer() -> None:
     stds = _stds("relu", "lecun_normal", n_layers=10, n_samples=2000)
     per_layer = (stds[-1] / stds[0]) ** (1 / 9)
     assert per_layer == pytest.approx(np.sqrt(0.5), rel=0.05)
-    assert verdict(activation_histograms("relu", "lecun_normal")).startswith("vanishing")
+    assert diagnose(activation_histograms("relu", "lecun_normal")).code == "vanishing"
 
 
 def test_relu_with_std_001_vanishes() -> None:
@@ -86,17 +86,17 @@ def test_exploding_net_reports_overflow_without_nan_or_warnings() -> None:
     for layer in result.layers:
         assert np.isfinite([layer.mean, layer.std]).all()
         assert np.isfinite(layer.edges).all()
-    assert verdict(result).startswith("exploding: activations overflow")
+    assert diagnose(result).code == "overflow"
 
 
 def test_exploding_net_within_range_says_exploding() -> None:
-    assert verdict(activation_histograms("relu", "std_1")).startswith("exploding")
+    assert diagnose(activation_histograms("relu", "std_1")).code == "exploding"
 
 
 def test_zeros_init_is_reported_as_symmetric() -> None:
     result = activation_histograms("tanh", "zeros")
     assert all(layer.std == 0 for layer in result.layers)
-    assert verdict(result).startswith("symmetric")
+    assert diagnose(result).code == "symmetric"
 
 
 def test_relu_zeros_init_has_every_unit_dead() -> None:
@@ -361,9 +361,9 @@ def test_activation_histograms_in_float64_near_its_range_are_finite_or_marked() 
     [
         ({"n_layers": 10**9}, "n_layers must be an integer >= 1 and <= 10,000"),
         ({"bins": 10**9}, "bins must be an integer >= 1 and <= 100,000"),
-        ({"width": 10**30}, "width must be an integer >= 1 and <= 268,435,456"),
+        ({"width": 10**30}, "width must be an integer >= 1 and <= 536,870,912"),
         ({"n_samples": 10**30}, "n_samples must be an integer >= 1"),
-        ({"width": 100_000}, r"n_layers × \(width² .* over the limit of 268,435,456"),
+        ({"width": 100_000}, r"n_layers × \(width² .* over the limit of 536,870,912"),
         ({"n_samples": 10**8, "n_layers": 30}, "use a smaller n_layers, width, n_samples or bins"),
         ({"seed": 2**64}, "seed must be an integer >= 0 and <= 18,446,744,073,709,551,615"),
     ],
@@ -399,9 +399,9 @@ def test_activation_histograms_refuses_loose_arguments(
         activation_histograms("relu", "he_normal", n_layers=2, **kwargs)  # type: ignore[arg-type]
 
 
-def test_verdict_refuses_what_is_not_a_forward_result() -> None:
+def test_diagnose_refuses_what_is_not_a_forward_result() -> None:
     with pytest.raises(TypeError, match="result must be a ForwardResult"):
-        verdict(None)  # type: ignore[arg-type]
+        diagnose(None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -417,3 +417,21 @@ def test_verdict_refuses_what_is_not_a_forward_result() -> None:
 def test_uniform_histogram_refuses_bad_arguments(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         uniform_histogram(*args)
+
+
+def test_activation_histograms_refuses_orthogonal_qrs_beyond_the_budget() -> None:
+    with pytest.raises(ValueError, match=r"width³ for orthogonal's QR\) = .* multiply-adds"):
+        activation_histograms("relu", "orthogonal", n_layers=1, width=23_000, n_samples=1)
+
+
+def test_histogram_edges_increase_for_values_equal_but_for_rounding() -> None:
+    """Constant weights give one value per layer up to float64 rounding (a spread of 1e-48 at
+    3.5e-32): bins cut from that spread shared their edges."""
+    from core.initializers import constant
+
+    result = activation_histograms(
+        "leaky_relu", constant(-1e-30), n_layers=1, width=14, n_samples=1, bins=2, dtype=np.float64
+    )
+    layer = result.layers[0]
+    assert (np.diff(layer.edges) > 0).all()
+    assert layer.counts.sum() == 14

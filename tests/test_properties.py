@@ -119,7 +119,7 @@ def _check_forward(
             assert binned == total if not exclude_zeros else binned <= total
         for predicted in (layer.predicted_std, layer.predicted_grad_std):
             assert not math.isnan(predicted) and predicted >= 0  # inf marks an overflow
-    assert isinstance(core.verdict(result), str)
+    assert isinstance(core.diagnose(result), core.Diagnosis)
 
 
 @FAST
@@ -311,7 +311,7 @@ def test_smooth_curve_is_a_finite_average_until_the_first_non_finite_value(
     assert np.isfinite(out[:n]).all()
     if n:  # a weighted average with positive weights stays within the values it averages
         low, high = values[:n].min(), values[:n].max()
-        slack = 1e-12 * max(abs(low), abs(high))
+        slack = 1e-12 * max(abs(low), abs(high)) + 1e-320  # subnormals round by whole ulps
         with np.errstate(over="ignore"):  # ± slack may pass float64's top: then ±inf
             assert (out[:n] >= low - slack).all() and (out[:n] <= high + slack).all()
 
@@ -612,7 +612,7 @@ CASES: list[Case] = [
         "hidden",
     ),
     (core.train_compare, RACE, "iterations", int_out_of(1, 10**6), "iterations"),
-    (core.train_compare, RACE, "batch_size", int_out_of(1, 10**7), "batch_size"),
+    (core.train_compare, RACE, "batch_size", int_out_of(1, 10**8), "batch_size"),
     (core.train_compare, RACE, "lr", real_out_of(0.0, None, low_open=True), "lr"),
     (core.train_compare, RACE, "optimizer", not_a_name, "optimizer"),
     (core.train_compare, RACE, "seed", int_out_of(0, 2**64 - 1), "seed"),
@@ -660,11 +660,11 @@ CASES: list[Case] = [
         "values",
     ),
     (core.smooth_curve, {"values": np.ones(5)}, "window", int_out_of(1, None), "window"),
-    (core.verdict, {"result": None}, "result", anything_else, "result"),
+    (core.diagnose, {"result": None}, "result", anything_else, "result"),
     (predicted_stds, PREDICTED, "activation", not_a_name, "activation"),
     (predicted_stds, PREDICTED, "weight_variance", real_out_of(0.0, MAX_STD**2), "weight_variance"),
     (predicted_stds, PREDICTED, "n_layers", int_out_of(0, 10_000), "n_layers"),
-    (predicted_stds, PREDICTED, "width", int_out_of(1, 2**28), "width"),
+    (predicted_stds, PREDICTED, "width", int_out_of(1, 2**29), "width"),
     (
         predicted_stds,
         PREDICTED,
@@ -674,8 +674,8 @@ CASES: list[Case] = [
     ),
     (predicted_stds, PREDICTED, "batch_norm", not_a_bool, "batch_norm"),
     (_sample, SAMPLE, "rng", st.one_of(anything_else, st.integers()), "rng"),
-    (_sample, SAMPLE, "fan_in", int_out_of(1, 2**28), "fan_in"),
-    (_sample, SAMPLE, "fan_out", int_out_of(1, 2**28), "fan_out"),
+    (_sample, SAMPLE, "fan_in", int_out_of(1, 2**29), "fan_in"),
+    (_sample, SAMPLE, "fan_out", int_out_of(1, 2**29), "fan_out"),
     (_sample, SAMPLE, "dtype", not_a_dtype, "dtype"),
     (
         variance_scaling,

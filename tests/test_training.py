@@ -335,8 +335,8 @@ def test_train_compare_refuses_loose_arguments(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_size": 10**9}, "batch_size must be an integer >= 1 and <= 268,435,456"),
-        ({"batch_size": 10**8}, r"networks × \(5 × parameters .* over the limit of 268,435,456"),
+        ({"batch_size": 10**9}, "batch_size must be an integer >= 1 and <= 536,870,912"),
+        ({"batch_size": 10**8}, r"networks × \(4 × parameters .* over the limit of 536,870,912"),
         ({"iterations": 10**9}, "iterations must be an integer >= 1 and <= 1,000,000"),
         ({"iterations": 10**6, "batch_size": 512}, "multiply-adds, over the limit"),
         ({"hidden": (10**6,)}, "values to hold, over the limit"),
@@ -375,3 +375,19 @@ def test_train_compare_accepts_arrays_and_numpy_scalars(tiny: Dataset) -> None:
     )
     assert result.losses["he_normal"].shape == (1, 3)
     assert result.diverged_in == {"he_normal": (None,), "lecun_normal": (None,)}
+
+
+def test_scoring_in_smaller_chunks_keeps_the_accuracy(
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wide or deep networks are scored a few digits at a time, so that scoring never needs
+    more memory than training; the accuracy does not depend on the chunk."""
+    from core import training
+
+    assert training._eval_chunk(4 * 100 + 10) == 2000  # the book's race: one pass
+    assert training._eval_chunk(30 * 500 + 10) == 139
+    whole = train_compare(["he_normal", "lecun_normal"], iterations=5, data=tiny)
+    monkeypatch.setattr(training, "_EVAL_VALUES", 2 * 410 * 3)  # 3 digits per pass
+    chunked = train_compare(["he_normal", "lecun_normal"], iterations=5, data=tiny)
+    for name in whole.test_accuracy:
+        np.testing.assert_array_equal(chunked.test_accuracy[name], whole.test_accuracy[name])

@@ -16,7 +16,7 @@ import pandas as pd
 
 import core
 from core import summary
-from ui.i18n import N_, _, ngettext
+from ui.i18n import N_, _, join_list, ngettext
 
 MAX_POINTS = 500  # steps drawn per curve; the smoothing still sees every step
 
@@ -207,7 +207,7 @@ def _status(diverged_at: tuple[int | None, ...]) -> str:
         "{n} of {seeds} seeds diverged (steps {steps})",
         len(steps),
     )
-    return message.format(n=len(steps), seeds=len(diverged_at), steps=", ".join(steps))
+    return message.format(n=len(steps), seeds=len(diverged_at), steps=join_list(steps))
 
 
 def units_frame(result: core.TrainResult, labels: Mapping[str, str]) -> pd.DataFrame:
@@ -222,6 +222,7 @@ def units_frame(result: core.TrainResult, labels: Mapping[str, str]) -> pd.DataF
         for name, counts in result.distinct_units.items()
         for c, step in enumerate(steps)
         for layer, n in enumerate(counts[0, c])
+        if n > 0  # 0: not counted (a diverged network's layers)
     ]
     return pd.DataFrame(rows, columns=["step", "initializer", "layer", "units"])
 
@@ -291,7 +292,7 @@ class SweepView:
     """The σ × depth map as plain data: one cell per (σ, depth), and the marked scales."""
 
     cells: pd.DataFrame  # columns SWEEP_COLUMNS; log_std finite, clipped to ±LOG_STD_CLIP
-    marked: pd.DataFrame  # columns label, sigma: one row per `core.MARKED_SCALES` entry
+    marked: pd.DataFrame  # columns label (the scale's code), sigma: one per `core.MARKED_SCALES`
     clipped: int  # cells whose std lies beyond the colour range (0 and overflow included)
 
 

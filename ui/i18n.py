@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import gettext
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -67,3 +67,13 @@ def language_from_locale(locale: str | None) -> str:
     """The page's language for a browser's locale ("zh-CN", "ja", "en-US", None)."""
     prefix = (locale or "").replace("_", "-").split("-")[0].lower()
     return prefix if prefix in LANGUAGES else SOURCE_LANGUAGE
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Items of a list, with the language's comma ("a, b" in English, "a、b" in Chinese)."""
+    return _(", ").join(items)
+
+
+def join_clauses(items: Iterable[str]) -> str:
+    """Clauses of a sentence, with the language's semicolon ("a; b", "a；b")."""
+    return _("; ").join(items)

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from core.telemetry import Telemetry
 
 from core.summary import band
+from core.telemetry import Telemetry
+from ui.i18n import N_
 
-# The per-layer quantities the "Layers over training" chart can show: (field, log axis?).
+# The per-layer quantities the layers chart can show, by `Telemetry` field: (label, log axis?).
 LAYER_METRICS: Mapping[str, tuple[str, bool]] = {
-    "activation std": ("act_std", True),
-    "dead units": ("act_dead", False),
-    "saturated values": ("act_saturated", False),
-    "gradient std ∂L/∂z": ("grad_std", True),
+    "act_std": (N_("activation std"), True),
+    "act_dead": (N_("dead units"), False),
+    "act_saturated": (N_("saturated values"), False),
+    "grad_std": (N_("gradient std ∂L/∂z"), True),
 }
 RULE_OF_THUMB = 1e-3  # Karpathy's update:data ratio guide line
 MIN_SHARE = 1e-4  # the heat map's faintest colour: one value in 10,000
@@ -67,9 +68,9 @@ def ratio_frame(telemetry: Mapping[str, Telemetry], labels: Mapping[str, str]) -
 def layer_metric_frame(
     telemetry: Mapping[str, Telemetry], labels: Mapping[str, str], metric: str
 ) -> LogFrame:
-    """One of `LAYER_METRICS` per hidden layer over the checkpoints: initializer, step,
-    layer, value (for a log metric, positive and finite only)."""
-    field, log = LAYER_METRICS[metric]
+    """One of `LAYER_METRICS` (a `Telemetry` field) per hidden layer over the checkpoints:
+    initializer, step, layer, value (for a log metric, positive and finite only)."""
+    field, (_label, log) = metric, LAYER_METRICS[metric]
     parts, left_out = [], 0
     for name, t in telemetry.items():
         mean = band(getattr(t, field)).mean  # (checkpoints, hidden layers)

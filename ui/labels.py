@@ -47,6 +47,14 @@ OPTIMIZER_LABELS: Mapping[str, str] = MappingProxyType(
     {"sgd": N_("SGD"), "momentum": N_("Momentum"), "adam": N_("Adam")}
 )
 CUSTOM_LABEL = N_("Custom std")
+# The σ × depth map's marked scales (`core.MARKED_SCALES`), as the map labels them.
+SCALE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "lecun": N_("1/√n (LeCun, the book's Xavier)"),
+        "he": N_("√(2/n) (He)"),
+        "tanh_gain": N_("(5/3)/√n (tanh's gain)"),
+    }
+)
 
 
 def initializer_label(init: str | core.Initializer) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ui.config import DEFAULT_TRAIN, ForwardConfig, TrainConfig
-from ui.i18n import _
+from ui.i18n import _, join_clauses
 from ui.settings import FWD, RACE_BY_NAME
 
 # The caps on one setting are the settings table's; these name the ones the budgets read.
@@ -82,7 +82,9 @@ def cap_forward(cfg: ForwardConfig) -> Capped:
         )
     if not cuts:
         return Capped(cfg, "")
-    notice = _("Capped to keep this public demo fast: showing {cuts}.").format(cuts="; ".join(cuts))
+    notice = _("Capped to keep this public demo fast: showing {cuts}.").format(
+        cuts=join_clauses(cuts)
+    )
     return Capped(replace(cfg, layers=layers, samples=samples), notice)
 
 
@@ -140,5 +142,5 @@ def cap_sweep(width: int, depth: int) -> CappedSweep:
     notice = _(
         "Capped to keep this public demo fast: the map shows {cuts} (width² × depth is capped "
         "at {budget} M)."
-    ).format(cuts="; ".join(cuts), budget=f"{SWEEP_BUDGET / 1e6:g}")
+    ).format(cuts=join_clauses(cuts), budget=f"{SWEEP_BUDGET / 1e6:g}")
     return CappedSweep(w, d, notice)

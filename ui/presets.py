@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 import streamlit as st
 
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN, TrainConfig
-from ui.i18n import N_
+from ui.i18n import N_, _
 from ui.settings import BY_KEY, FWD, RACE_BY_NAME, VIEWS
 from ui.url_state import same_value
 
@@ -49,13 +49,15 @@ class Preset:
 
 @dataclass(frozen=True, slots=True)
 class RacePreset:
-    """A training figure: the whole race it sets up (Train then runs it)."""
+    """A training figure: the whole race it sets up (Train then runs it), and what to notice
+    in the views inside the race, by view ("ratio", "layers", "heat")."""
 
     key: str
     label: str
     source: str
     config: TrainConfig
     note: str
+    inside: tuple[tuple[str, str], ...] = ()
 
     @property
     def values(self) -> dict[str, object]:
@@ -72,7 +74,8 @@ BOOK_PRESETS: tuple[Preset, ...] = (
         "std_1",
         N_(
             "the activations pile up at 0 and 1: about half of each layer sits where the sigmoid's "
-            "slope is below 5 % of its maximum (the table's Saturated column), so gradients vanish "
+            "slope is below 5 percent of its maximum (the table's Saturated column), so gradients "
+            "vanish "
             "there."
         ),
     ),
@@ -118,7 +121,7 @@ BOOK_PRESETS: tuple[Preset, ...] = (
         "lecun_normal",
         N_(
             "ReLU zeroes half of its inputs, so √(1/n) loses half the variance at every layer: the "
-            "std falls by about √2 per layer (0.58 at layer 1, 0.15 at layer 5)."
+            "std is divided by about √2 at each layer (0.58 at layer 1, 0.15 at layer 5)."
         ),
     ),
     Preset(
@@ -182,8 +185,8 @@ PAPER_PRESETS: tuple[Preset, ...] = (
         "relu",
         "lecun_normal",
         N_(
-            "each layer halves the variance, so the std falls by √2 per layer, from about 0.58 at "
-            "layer 1 to a few 10⁻⁵ at layer 30."
+            "each layer halves the variance, so the std is divided by √2 at each layer, from about "
+            "0.58 at layer 1 to a few 10⁻⁵ at layer 30."
         ),
         layers=30,
     ),
@@ -214,6 +217,49 @@ RACE_PRESETS: tuple[RacePreset, ...] = (
             "std 0.01 never leaves ln 10 ≈ 2.30 (chance, 10 % accuracy): its signal vanishes on "
             "the way up, so no gradient reaches the weights. √(1/n) and He both learn, He faster."
         ),
+        inside=(
+            (
+                "ratio",
+                N_(
+                    "std 0.01's weights barely move: their update:data ratio stays below 10⁻⁵, "
+                    "while He's stays between 10⁻⁴ and 10⁻² (around the 10⁻³ of the rule of "
+                    "thumb)."
+                ),
+            ),
+            (
+                "layers",
+                N_(
+                    "std 0.01's activations shrink layer after layer: the std of its layer 4 "
+                    "stays below 10⁻³ for the whole race, while He's keep their spread."
+                ),
+            ),
+            (
+                "heat",
+                N_(
+                    "in std 0.01's last layer every value sits in the bin at 0 from the first "
+                    "step to the last: the colourful dimension shows nothing but a line."
+                ),
+            ),
+        ),
+    ),
+    RacePreset(
+        "race_dying_relu",
+        N_("Dying ReLU"),
+        N_("ReLU with He's init and Adam at a learning rate of 0.03, too large for it"),
+        replace(DEFAULT_TRAIN, initializers=("he_normal",), optimizer="adam", lr=0.03),
+        N_(
+            "the loss still falls, but inside the network most ReLU units have died: their "
+            "input is negative for every digit, so they output 0 and pass no gradient."
+        ),
+        inside=(
+            (
+                "layers",
+                N_(
+                    "Choose *dead units*: within the first 100 steps most of layer 1's units "
+                    "and about half of the others die, and they never come back."
+                ),
+            ),
+        ),
     ),
     RacePreset(
         "race_he_fig3",
@@ -221,8 +267,8 @@ RACE_PRESETS: tuple[RacePreset, ...] = (
         N_("He et al., Fig. 3: 30 ReLU layers of 100, √(1/n) vs He's √(2/n)"),
         replace(DEFAULT_TRAIN, initializers=("lecun_normal", "he_normal"), layers=30),
         N_(
-            "√(1/n) halves the variance at each of the 30 layers, so it sits near 2.30 for most "
-            "of the run; He keeps it and trains."
+            "√(1/n) halves the variance at each of the 30 layers, so the loss sits near 2.30 for "
+            "most of the run; He keeps the variance and trains."
         ),
     ),
     RacePreset(
@@ -262,3 +308,10 @@ def active(
         ):
             return preset
     return None
+
+
+def inside_notes(config: TrainConfig) -> dict[str, str]:
+    """What to notice in the views inside a race run with `config`, by view, translated:
+    the notes of the race preset it is, if it is one."""
+    preset = next((p for p in RACE_PRESETS if p.config == config), None)
+    return {view: _(note) for view, note in preset.inside} if preset else {}

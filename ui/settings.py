@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Literal
 
 import core
-from ui.i18n import LANGUAGES, N_, _
+from ui.i18n import LANGUAGES, N_, _, join_list
 from ui.labels import CUSTOM_LABEL, activation_label, initializer_label, optimizer_label
 
 Kind = Literal["select", "multiselect", "slider", "select_slider", "number", "toggle", "tabs"]
@@ -288,7 +288,7 @@ def _parse_many(setting: Setting, raw: Sequence[str]) -> Parsed:
     unknown = [v for v in raw if v not in setting.options]
     if not unknown:
         return Parsed(tuple(chosen))
-    values = ", ".join(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+    values = join_list(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
     message = _("**{setting}**: left out {values}, which it does not offer.")
     return Parsed(tuple(chosen), message.format(setting=_(setting.label), values=values))
 

@@ -65,17 +65,6 @@ TIME_NOTE = N_(
     "is the shared wall time of the whole race, not a per-network measurement."
 )
 
-RUN_CAPTION = (
-    N_(
-        "The {n} network trained in {seconds:.1f} s (the race's shared wall time, not a "
-        "per-network measurement). Data: {source}."
-    ),
-    N_(
-        "The {n} networks trained together, stacked and split over the CPU cores, in "
-        "{seconds:.1f} s: that is the race's shared wall time, not a per-network measurement. "
-        "Data: {source}."
-    ),
-)
 
 UNITS_CAPTION = N_(
     "A layer whose units start identical (zeros or any constant init) stays at 1 distinct "
@@ -158,7 +147,7 @@ SWEEP_CAPTION = N_(
     "activations after that many layers (white: std 1, blue: vanishing, red: exploding). "
     "What to notice: "
     "with ReLU only σ = √2 (He) keeps the colour flat along the depth axis, while tanh drifts "
-    "to zero below its gain 5/3 and saturates (std stuck near 1) above it."
+    "to zero below σ = 5/3 (its gain) and saturates (std stuck near 1) above it."
 )
 
 SWEEP_CLIP_NOTE = N_(

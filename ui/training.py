@@ -18,10 +18,12 @@ import core
 from ui import charts, frames, race_queue
 from ui.config import TrainConfig
 from ui.i18n import _
+from ui.inside_view import render_inside
 from ui.labels import initializer_label
 
 RUN_KEY = "train_run"
 REDRAW_SECONDS = 1.0  # the chart is redrawn at most once a second; the progress bar every report
+INSIDE_REDRAW_SECONDS = 2.0  # the three views inside the race: heavier, so half as often
 REPORTS_PER_RUN = 50
 
 
@@ -31,11 +33,16 @@ class TrainRun:
 
     config: TrainConfig
     losses: dict[str, np.ndarray]  # (seeds, steps so far) per initializer
-    labels: dict[str, str]
+    telemetry: dict[str, core.Telemetry]  # the checkpoints so far, per initializer
     step: int
     elapsed: float
     data: core.Dataset  # the digits it trained on (shared, read-only: no copy is kept)
     result: core.TrainResult | None = None
+
+
+def race_labels(config: TrainConfig) -> dict[str, str]:
+    """The race's initializers as the page names them, in the race's order."""
+    return {name: initializer_label(name) for name in config.initializers}
 
 
 def stored_run() -> TrainRun | None:
@@ -53,9 +60,11 @@ def run_race(
     data: core.Dataset,
     progress: DeltaGenerator,
     chart: DeltaGenerator,
+    inside: DeltaGenerator,
 ) -> TrainRun:
-    """Train `cfg` on `data`, drawing into the `progress` and `chart` placeholders, once the
-    demo's race queue lets it start (meanwhile `progress` shows the place in line).
+    """Train `cfg` on `data`, drawing into the `progress`, `chart` and `inside` (the views
+    inside the race) placeholders, once the demo's race queue lets it start (meanwhile
+    `progress` shows the place in line).
 
     Raises core's ValueError for bad settings and `race_queue.QueueFull` when the line is
     full (the caller shows either).
@@ -73,19 +82,24 @@ def run_race(
         )
 
     with queue.join(waiting):
-        return _train(cfg, data, progress, chart)
+        return _train(cfg, data, progress, chart, inside)
 
 
 def _train(
-    cfg: TrainConfig, data: core.Dataset, progress: DeltaGenerator, chart: DeltaGenerator
+    cfg: TrainConfig,
+    data: core.Dataset,
+    progress: DeltaGenerator,
+    chart: DeltaGenerator,
+    inside: DeltaGenerator,
 ) -> TrainRun:
-    labels = {name: initializer_label(name) for name in cfg.initializers}
+    labels = race_labels(cfg)
     bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
-    last_draw = 0.0
+    last_draw = last_inside = 0.0
 
     def on_progress(p: core.TrainProgress) -> None:
-        nonlocal last_draw
-        st.session_state[RUN_KEY] = TrainRun(cfg, p.losses, labels, p.step, p.elapsed, data)
+        nonlocal last_draw, last_inside
+        run = TrainRun(cfg, p.losses, p.telemetry, p.step, p.elapsed, data)
+        st.session_state[RUN_KEY] = run
         bar.progress(p.step / p.iterations, text=progress_text(p.step, p.iterations, p.elapsed))
         now = time.perf_counter()
         if now - last_draw >= REDRAW_SECONDS:
@@ -95,6 +109,10 @@ def _train(
                 charts.loss_chart(curves, iterations=p.iterations, seeds=cfg.seeds),
                 width="stretch",
             )
+        if now - last_inside >= INSIDE_REDRAW_SECONDS:
+            last_inside = now
+            with inside.container():
+                render_inside(p.telemetry, labels, {}, live=True)
 
     result = core.train_compare(
         **cfg.train_compare_kwargs(),  # type: ignore[arg-type]
@@ -104,13 +122,7 @@ def _train(
     )
     progress.empty()
     run = TrainRun(
-        cfg,
-        result.losses,
-        result.labels,
-        cfg.iterations,
-        result.seconds,
-        data,
-        result,
+        cfg, result.losses, result.telemetry, cfg.iterations, result.seconds, data, result
     )
     st.session_state[RUN_KEY] = run
     return run
