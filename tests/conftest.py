@@ -14,6 +14,8 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
+    from core.dataset import Dataset
+
 
 def _seeds() -> list[int]:
     spec = os.environ.get("TEST_SEED", "0")
@@ -70,3 +72,26 @@ def at() -> AppTest:
     from tests.apptest_helpers import APP, TIMEOUT
 
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    """The bundled real MNIST digits."""
+    from core.mnist import load_sample
+
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Dataset:
+    """Random 'digits' for protocol tests where learning is beside the point."""
+    from core.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    return Dataset(
+        rng.integers(0, 256, (64, 784), dtype=np.uint8),
+        rng.integers(0, 10, 64),
+        rng.integers(0, 256, (16, 784), dtype=np.uint8),
+        rng.integers(0, 10, 16),
+        source="random test digits",
+    )

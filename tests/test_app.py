@@ -377,9 +377,7 @@ def test_app_race_shows_zeros_stays_one_unit_per_layer(at: AppTest) -> None:
 def test_app_stopped_run_stays_on_screen_marked(at: AppTest) -> None:
     """A rerun mid-race stops the script; the curves reported so far stay, marked stopped."""
     losses = {"he_normal": np.linspace(2.3, 1.0, 100)[None]}  # one seed, 100 steps
-    at.session_state[RUN_KEY] = TrainRun(
-        DEFAULT_TRAIN, losses, {}, 100, 1.0, core.load_sample()
-    )
+    at.session_state[RUN_KEY] = TrainRun(DEFAULT_TRAIN, losses, {}, 100, 1.0, core.load_sample())
     at.run()
     assert_clean(at)
     assert "Stopped at step 100 of 2,000" in texts(at.warning)

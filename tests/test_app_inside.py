@@ -78,11 +78,6 @@ def vars_of(config: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__slots__}
 
 
-@pytest.fixture(scope="module")
-def digits() -> core.Dataset:
-    return core.load_sample()
-
-
 def _race(key: str, digits: core.Dataset) -> core.TrainResult:
     config = next(p for p in RACE_PRESETS if p.key == key).config
     return core.train_compare(**config.train_compare_kwargs(), data=digits)

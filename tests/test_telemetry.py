@@ -17,7 +17,6 @@ from core.dataset import Dataset
 from core.forward_pass import SATURATION_THRESHOLD
 from core.initializers import INITIALIZERS
 from core.mlp import Cache, backward, forward, init_mlp
-from core.mnist import load_sample
 from core.optim import Adam, Momentum
 from core.telemetry import (
     HISTOGRAM_BINS,
@@ -40,24 +39,6 @@ FLOAT_FIELDS = (
     "grad_std",
     "update_ratio",
 )
-
-
-@pytest.fixture(scope="module")
-def digits() -> Dataset:
-    return load_sample()
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Dataset:
-    """Random 'digits' for protocol tests where learning is beside the point."""
-    rng = np.random.default_rng(0)
-    return Dataset(
-        rng.integers(0, 256, (64, 784), dtype=np.uint8),
-        rng.integers(0, 10, 64),
-        rng.integers(0, 256, (16, 784), dtype=np.uint8),
-        rng.integers(0, 10, 16),
-        source="random test digits",
-    )
 
 
 # --- against a recomputation by hand ---------------------------------------------------------

@@ -11,27 +11,8 @@ import pytest
 from core import training
 from core.dataset import Dataset
 from core.initializers import normal_std
-from core.mnist import load_sample
 from core.symmetry import NOT_COUNTED
 from core.training import TrainProgress, train_compare
-
-
-@pytest.fixture(scope="module")
-def digits() -> Dataset:
-    return load_sample()
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Dataset:
-    """Random 'digits' for protocol tests where learning is beside the point."""
-    rng = np.random.default_rng(0)
-    return Dataset(
-        rng.integers(0, 256, (64, 784), dtype=np.uint8),
-        rng.integers(0, 10, 64),
-        rng.integers(0, 256, (16, 784), dtype=np.uint8),
-        rng.integers(0, 10, 16),
-        source="random test digits",
-    )
 
 
 def test_book_race_std001_does_not_learn_while_he_does(digits: Dataset) -> None:
