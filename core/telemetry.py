@@ -181,10 +181,11 @@ def allocate(
 
 def pixel_second_moment(data: Dataset) -> float:
     """E[x²] of the training pixels scaled to [0, 1], on up to 10,000 evenly spaced digits."""
-    digits = data.x_train[:: max(1, data.n_train // _MOMENT_DIGITS)]
-    counts = np.bincount(digits.ravel(), minlength=256)  # uint8 values: exact and cheap
-    values = np.arange(256) / 255
-    return float(counts @ values**2 / counts.sum())
+    digits = data.x_train[:: max(1, data.n_train // _MOMENT_DIGITS)]  # (n, 784), a view
+    # Σ x² of the uint8 values, exact in int64 and summed in chunks: a bincount would first
+    # copy the 7.8 M values to 63 MB of indices (0.03-0.13 s, a race's share of telemetry).
+    total = np.einsum("ij,ij->", digits, digits, dtype=np.int64)
+    return float(total / (255**2 * digits.size))
 
 
 def histogram_edges(
