@@ -31,6 +31,7 @@ from tests.apptest_helpers import (
     train,
     units_chart,
 )
+from tests.params import fast_first
 from ui import charts, frames, limits, presets, text
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN
 from ui.controls import DRAWN_BY_VIEWS
@@ -83,7 +84,7 @@ def test_app_first_load_defaults_are_the_books_first_figure(at: AppTest) -> None
 SIDEBAR = [s for s in FWD.values() if s.name not in DRAWN_BY_VIEWS and s.applies_when is None]
 
 
-@pytest.mark.parametrize("setting", SIDEBAR, ids=[s.key for s in SIDEBAR])
+@pytest.mark.parametrize("setting", fast_first(SIDEBAR, fast=3, ids=lambda s: s.key))
 def test_app_each_sidebar_control_redraws(at: AppTest, setting: Setting) -> None:
     key, value = setting.key, other_value(setting)
     if setting.name == "exclude_zeros":  # sigmoid has no zeros to hide: start from ReLU
@@ -134,7 +135,7 @@ def test_app_book_preset_sets_the_sidebar(at: AppTest) -> None:
     assert "steady" in texts(at.info)
 
 
-@pytest.mark.parametrize("preset", PRESETS, ids=[p.key for p in PRESETS])
+@pytest.mark.parametrize("preset", fast_first(PRESETS, fast=2, ids=lambda p: p.key))
 def test_app_each_preset_sets_its_controls_and_says_what_to_notice(
     at: AppTest, preset: Preset
 ) -> None:
@@ -271,7 +272,7 @@ def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> No
     assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]
 
 
-@pytest.mark.parametrize("setting", list(RACE.values()), ids=[s.key for s in RACE.values()])
+@pytest.mark.parametrize("setting", fast_first(RACE.values(), fast=3, ids=lambda s: s.key))
 def test_app_each_training_control_reruns_cleanly(at: AppTest, setting: Setting) -> None:
     value = other_value(setting)
     at.run()
@@ -474,7 +475,7 @@ def test_app_std_vs_depth_has_measured_and_predicted_series_per_layer(at: AppTes
 EXPLODING = {"fwd.activation": "relu", "fwd.init": "std_1", "fwd.layers": "30", "fwd.width": "300"}
 
 
-@pytest.mark.parametrize("view", ["Forward", "Backward", "Std vs depth"])
+@pytest.mark.parametrize("view", fast_first(["Forward", "Backward", "Std vs depth"]))
 def test_app_exploding_setting_draws_every_view(at: AppTest, view: str) -> None:
     at.query_params.update({**EXPLODING, "fwd.view": view})
     at.run()
@@ -750,7 +751,7 @@ def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
     assert chart.to_dict()["layer"]
 
 
-@pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
+@pytest.mark.parametrize("activation", fast_first(core.ACTIVATIONS))
 def test_views_build_for_every_initializer(activation: str) -> None:
     """Every registry pairing, with and without zeros, yields frames and charts that serialize."""
     series = tuple(label for label, _ in frames.DEPTH_SERIES)
@@ -771,7 +772,7 @@ def test_views_build_for_every_initializer(activation: str) -> None:
             assert text.verdict(view.diagnosis)
 
 
-@pytest.mark.parametrize("activation", list(core.ACTIVATIONS))
+@pytest.mark.parametrize("activation", fast_first(core.ACTIVATIONS, fast=2))
 def test_race_frames_build_for_every_initializer(activation: str) -> None:
     race = core.train_compare(
         list(core.INITIALIZERS),

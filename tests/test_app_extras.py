@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import assert_clean, texts, train
+from tests.params import fast_first
 from ui import text
 from ui.settings import FWD
 from ui.settings import RACE_BY_NAME as RACE
@@ -51,12 +52,15 @@ def test_app_batch_norm_hides_the_preset_note_and_a_preset_turns_it_off(at: AppT
 
 @pytest.mark.parametrize(
     ("view", "chart"),
-    [
-        ("Forward", "activations"),
-        ("Backward", "gradients"),
-        ("Std vs depth", "std-vs-depth"),
-        ("σ × depth", "sigma-depth-map"),
-    ],
+    fast_first(
+        [
+            ("Forward", "activations"),
+            ("Backward", "gradients"),
+            ("Std vs depth", "std-vs-depth"),
+            ("σ × depth", "sigma-depth-map"),
+        ],
+        fast=2,
+    ),
 )
 def test_app_every_activations_view_offers_png_and_svg(at: AppTest, view: str, chart: str) -> None:
     at.query_params["fwd.view"] = view

@@ -52,6 +52,7 @@ def test_app_race_draws_the_three_views_inside_it(at: AppTest) -> None:
     assert {"initlab-update-ratio.png", "initlab-heat-layer-4.csv"} <= names
 
 
+@pytest.mark.slow
 def test_app_inside_controls_change_the_views(at: AppTest) -> None:
     at.run()
     train(at, iterations=40)

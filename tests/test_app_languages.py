@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import assert_clean, spec_of, train
+from tests.params import fast_first
 from ui import i18n
 from ui.presets import PRESETS, RACE_PRESETS
 from ui.settings import FWD, VIEW_CODES
@@ -98,14 +99,14 @@ def open_page(at: AppTest, lang: str, **query: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", fast_first(LANGUAGES))
 @pytest.mark.parametrize("view", VIEW_CODES)
 def test_app_every_view_speaks_the_language(at: AppTest, lang: str, view: str) -> None:
     open_page(at, lang, **{FWD["view"].key: view})
     assert english_left(at) == []
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", fast_first(LANGUAGES))
 def test_app_every_preset_speaks_the_language(at: AppTest, lang: str) -> None:
     open_page(at, lang)
     for preset in (*PRESETS, *RACE_PRESETS):
@@ -114,7 +115,7 @@ def test_app_every_preset_speaks_the_language(at: AppTest, lang: str) -> None:
         assert english_left(at) == [], preset.key
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", fast_first(LANGUAGES))
 def test_app_race_speaks_the_language(at: AppTest, lang: str) -> None:
     open_page(at, lang, **{"race.seeds": "2"})
     train(at, iterations=40)

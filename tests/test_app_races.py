@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 import core
 from core.mnist import load_sample
 from tests.apptest_helpers import assert_clean, data_of, loss_chart, spec_of, texts, train
+from tests.params import fast_first
 from ui import limits, presets, race_queue
 from ui.config import DEFAULT_TRAIN, TrainConfig, train_config
 from ui.presets import RACE_PRESETS, RacePreset
@@ -29,7 +30,7 @@ def race_config(at: AppTest) -> TrainConfig:
     return train_config({name: at.session_state[s.key] for name, s in RACE.items()})
 
 
-@pytest.mark.parametrize("preset", RACE_PRESETS, ids=[p.key for p in RACE_PRESETS])
+@pytest.mark.parametrize("preset", fast_first(RACE_PRESETS, fast=2, ids=lambda p: p.key))
 def test_app_each_race_preset_sets_the_race_and_says_what_to_notice(
     at: AppTest, preset: RacePreset
 ) -> None:
@@ -98,6 +99,7 @@ def test_app_one_seed_draws_no_band(at: AppTest) -> None:
     assert "Accuracy range" not in at.dataframe[-1].value.columns
 
 
+@pytest.mark.slow
 def test_app_batch_norm_race_lets_std_001_learn(at: AppTest) -> None:
     """The book's §6.3 in the app: the same short race, with and without batch norm."""
     at.run()

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from tests.apptest_helpers import APP, AT_KIND, assert_clean, other_value, texts
+from tests.params import fast_first
 from ui.controls import DRAWN_BY_VIEWS
 from ui.errors import SECTION_FAILED
 from ui.settings import BY_KEY, FWD, OLD_KEYS, SETTINGS, VIEWS, parse, to_url
@@ -33,7 +34,7 @@ def widget_value(at: AppTest, key: str) -> object:
     return getattr(where, AT_KIND[setting.kind])(key=key).value
 
 
-@pytest.mark.parametrize(("old", "new"), sorted(OLD_KEYS.items()))
+@pytest.mark.parametrize(("old", "new"), fast_first(sorted(OLD_KEYS.items()), fast=4))
 def test_app_old_link_keys_open_the_same_view(at: AppTest, old: str, new: str) -> None:
     setting = BY_KEY[new]
     value = other_value(setting)
@@ -60,7 +61,9 @@ def test_old_keys_cover_every_key_an_earlier_link_used() -> None:
     assert all(key.startswith(("fwd.", "race.")) or key == "lang" for key in BY_KEY)
 
 
-@pytest.mark.parametrize("raw", ["inf", "-Infinity", "1e309", "nan", "", "x" * 10_000, "7e"])
+@pytest.mark.parametrize(
+    "raw", fast_first(["inf", "x" * 10_000, "-Infinity", "1e309", "nan", "", "7e"], fast=2)
+)
 @pytest.mark.parametrize("key", ["fwd.seed", "race.seed"])
 def test_app_unreadable_or_infinite_seed_keeps_the_page(at: AppTest, key: str, raw: str) -> None:
     at.query_params[key] = raw

@@ -24,6 +24,7 @@ from core.mlp import forward, init_mlp
 from core.mnist import load_sample
 from core.theory import predicted_stds
 from core.training import train_compare
+from tests.params import fast_first
 
 LSUV = INITIALIZERS["lsuv"]
 
@@ -50,7 +51,7 @@ def test_lsuv_gives_unit_output_variance_per_layer(
 
 
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])
-@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("activation", fast_first(ACTIVATIONS))
 def test_lsuv_scales_the_race_networks_on_digits(
     activation: str, batch_norm: bool, digits: Dataset, rng: np.random.Generator
 ) -> None:
@@ -125,6 +126,7 @@ def test_lsuv_iterates_up_to_its_cap_then_says_it_cannot(rng: np.random.Generato
     assert (MAX_ITERATIONS, TOLERANCE) == (10, 0.1)  # Mishkin & Matas' T_max and Tol_var
 
 
+@pytest.mark.slow
 def test_lsuv_forward_experiment_keeps_every_layer_at_unit_variance() -> None:
     """ReLU after LSUV: std(a) = √Var(ReLU(N(0, 1))) ≈ 0.584 at every layer, as the theory
     (with `unit_variance`) predicts; LeCun's orthonormal start alone would halve it."""
@@ -145,7 +147,7 @@ def test_unit_variance_prediction_refuses_a_zero_input() -> None:
         predicted_stds("relu", 0.01, 3, 10, unit_variance="yes")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("activation", fast_first(ACTIVATIONS, fast=2))
 def test_lsuv_forward_experiment_runs_for_every_activation(activation: str) -> None:
     result = activation_histograms(activation, "lsuv", n_layers=4, width=30, n_samples=100)
     assert result.overflow_layer is None and len(result.layers) == 4

@@ -17,6 +17,7 @@ import pytest
 
 from core.mnist import load_mnist, load_sample
 from tests.http_fixtures import FILE_NAMES, checksums, idx_bytes
+from tests.params import SLOW
 
 UNPACKED = [name.removesuffix(".gz") for name in FILE_NAMES]
 # Header + pixels (or labels): the size each uncompressed copy must have.
@@ -103,9 +104,13 @@ def test_load_mnist_full_later_loads_map_the_copy_not_the_gz(cache, table, array
     ("name", "damage"),
     [
         ("train-images-idx3-ubyte", lambda p: p.write_bytes(p.read_bytes()[:-1])),
-        ("train-images-idx3-ubyte", lambda p: p.write_bytes(b"\x00\x00\x08\x03" + b"\xff" * 12)),
-        ("t10k-labels-idx1-ubyte", lambda p: p.write_bytes(b"garbage")),
-        ("t10k-images-idx3-ubyte", lambda p: p.unlink()),
+        pytest.param(
+            "train-images-idx3-ubyte",
+            lambda p: p.write_bytes(b"\x00\x00\x08\x03" + b"\xff" * 12),
+            marks=SLOW,
+        ),
+        pytest.param("t10k-labels-idx1-ubyte", lambda p: p.write_bytes(b"garbage"), marks=SLOW),
+        pytest.param("t10k-images-idx3-ubyte", lambda p: p.unlink(), marks=SLOW),
     ],
     ids=["truncated", "bad-header", "garbage", "missing"],
 )
