@@ -53,7 +53,7 @@ from ui.limits import (
 from ui.presets import inside_notes
 from ui.race_queue import RACES, QueueFull
 from ui.settings import FWD, LANGUAGE
-from ui.training import TrainRun, race_labels, run_race, stored_run
+from ui.training import RacePlaces, TrainRun, race_labels, run_race, stored_run
 from ui.url_state import read_url, speak, write_url
 from ui.widgets import draw, draw_tabs
 
@@ -359,7 +359,7 @@ def render_training() -> None:
     results, inside = st.container(), st.empty()  # results first, the views inside below
     if clicked and not refusal:
         try:
-            run_race(cfg, data, progress, chart, inside)
+            run_race(cfg, data, RacePlaces(progress, chart, inside))
         except QueueFull:
             progress.warning(
                 _(text.QUEUE_FULL).format(waiting=RACES.max_waiting), icon=":material/group:"

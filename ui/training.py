@@ -40,6 +40,16 @@ class TrainRun:
     result: core.TrainResult | None = None
 
 
+@dataclass(frozen=True)
+class RacePlaces:
+    """Where a race draws while it runs: its progress bar, its loss chart and the views inside
+    it (the page lays them out; the race fills them)."""
+
+    progress: DeltaGenerator
+    chart: DeltaGenerator
+    inside: DeltaGenerator
+
+
 def race_labels(config: TrainConfig) -> dict[str, str]:
     """The race's initializers as the page names them, in the race's order."""
     return {name: initializer_label(name) for name in config.initializers}
@@ -55,16 +65,9 @@ def progress_text(step: int, iterations: int, elapsed: float) -> str:
     )
 
 
-def run_race(
-    cfg: TrainConfig,
-    data: core.Dataset,
-    progress: DeltaGenerator,
-    chart: DeltaGenerator,
-    inside: DeltaGenerator,
-) -> TrainRun:
-    """Train `cfg` on `data`, drawing into the `progress`, `chart` and `inside` (the views
-    inside the race) placeholders, once the demo's race queue lets it start (meanwhile
-    `progress` shows the place in line).
+def run_race(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun:
+    """Train `cfg` on `data`, drawing into `places`, once the demo's race queue lets it start
+    (meanwhile `places.progress` shows the place in line).
 
     Raises core's ValueError for bad settings and `race_queue.QueueFull` when the line is
     full (the caller shows either).
@@ -73,7 +76,7 @@ def run_race(
     queue = race_queue.RACES  # read at call time: tests give it a queue of their own
 
     def waiting(place: int, seconds: float) -> None:
-        progress.info(
+        places.progress.info(
             _(
                 "{running} races are training on this demo right now. Yours is number {place} "
                 "in line and should start in about {seconds} s; it starts by itself."
@@ -82,16 +85,11 @@ def run_race(
         )
 
     with queue.join(waiting):
-        return _train(cfg, data, progress, chart, inside)
+        return _train(cfg, data, places)
 
 
-def _train(
-    cfg: TrainConfig,
-    data: core.Dataset,
-    progress: DeltaGenerator,
-    chart: DeltaGenerator,
-    inside: DeltaGenerator,
-) -> TrainRun:
+def _train(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun:
+    progress, chart, inside = places.progress, places.chart, places.inside
     labels = race_labels(cfg)
     bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
     last_draw = last_inside = 0.0
