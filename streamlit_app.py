@@ -28,7 +28,7 @@ from ui.controls import (
     sweep_depth_control,
     training_controls,
 )
-from ui.errors import guarded
+from ui.errors import guarded, show_refusal
 from ui.export import chart_downloads, config_link, table_download
 from ui.frames import (
     DEPTH_SERIES,
@@ -115,7 +115,7 @@ def render_activations(cfg: ForwardConfig) -> None:
     try:
         view = cached_forward_view(c)
     except ValueError as e:
-        st.error(str(e))
+        show_refusal(e)
         return
     if c.batch_norm:
         st.caption(text.BATCH_NORM_NOTE)
@@ -228,7 +228,7 @@ def render_sweep(cfg: ForwardConfig) -> None:
         with st.spinner(_("Sweeping σ × depth…")):
             view = cached_sweep_view(cfg.activation, capped.width, capped.depth, cfg.seed)
     except ValueError as e:
-        st.error(str(e))
+        show_refusal(e)
         return
     st.caption(
         _(text.SWEEP_CAPTION).format(
@@ -365,7 +365,7 @@ def render_training() -> None:
                 _(text.QUEUE_FULL).format(waiting=RACES.max_waiting), icon=":material/group:"
             )
         except ValueError as e:
-            st.error(str(e))
+            show_refusal(e)
     run = stored_run()
     if run is not None:
         with results:

@@ -35,6 +35,7 @@ from tests.params import fast_first
 from ui import charts, frames, limits, presets, text
 from ui.config import DEFAULT_FORWARD, DEFAULT_TRAIN
 from ui.controls import DRAWN_BY_VIEWS
+from ui.errors import REFUSED
 from ui.labels import SCALE_LABELS, initializer_label
 from ui.presets import PRESETS, Preset
 from ui.settings import FWD, Setting
@@ -613,11 +614,14 @@ def test_app_core_value_error_is_shown_not_raised(
     monkeypatch.setattr(core, "train_compare", refuse)
     at.run()
     assert not at.exception
-    assert "width must be an integer" in texts(at.error)
+    assert REFUSED in texts(at.error)
+    reasons = [code.value for code in at.code]
+    assert "width must be an integer >= 1, got 0" in reasons, "core's reason, as code"
     at.slider(key=RACE["iterations"].key).set_value(20).run()
     at.button(key="train").click().run()
     assert not at.exception
-    assert texts(at.error).count("width must be an integer") == 2
+    assert texts(at.error).count(REFUSED) == 2
+    assert [code.value for code in at.code].count("width must be an integer >= 1, got 0") == 2
 
 
 def test_app_broken_mnist_folder_shows_error_and_uses_sample(

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import core
 from tests.apptest_helpers import assert_clean, spec_of, train
 from tests.params import fast_first
 from ui import i18n
+from ui.errors import REFUSED
 from ui.presets import PRESETS, RACE_PRESETS
 from ui.settings import FWD, VIEW_CODES
 
@@ -156,3 +158,24 @@ def test_the_check_finds_the_english_page_full_of_english(at: AppTest) -> None:
     """The check above is not vacuous: on the English page it finds sentence after sentence."""
     open_page(at, "en")
     assert len(english_left(at)) > 20
+
+
+def test_app_core_refusal_is_worded_in_the_language(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Core's reason stays as core words it (arguments and numbers), shown as code under the
+    page's own sentence in the reader's language."""
+    reason = "width must be an integer >= 1, got 0"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError(reason)
+
+    monkeypatch.setattr(core, "activation_histograms", refuse)
+    i18n.use_language("ja")
+    at.query_params["lang"] = "ja"
+    at.run()
+    assert not at.exception
+    assert i18n._(REFUSED) != REFUSED
+    assert i18n._(REFUSED) in [e.value for e in at.error]
+    assert reason in [c.value for c in at.code]
+    assert english_left(at) == []

@@ -23,6 +23,10 @@ SECTION_FAILED = N_(
     "This part of the page could not be drawn ({section}); the rest of the page and your "
     "settings are kept. Try other settings, or reload the page."
 )
+REFUSED = N_(
+    "These settings cannot be computed: change one of them and try again. The computation's "
+    "reason, as it gives it:"
+)
 
 
 SECTIONS = (N_("activations"), N_("training race"), N_("about"))  # the names `guarded` takes
@@ -46,3 +50,11 @@ def guarded(section: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
         return run
 
     return wrap
+
+
+def show_refusal(error: ValueError) -> None:
+    """Core's refusal of settings the page let through, in the reader's language, with core's
+    own reason below as a technical detail: it names arguments and formulas, which stay as
+    they are in every language (and it holds no path: core's ValueErrors name values only)."""
+    st.error(_(REFUSED), icon=":material/block:")
+    st.code(str(error), language=None, wrap_lines=True)
