@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +33,13 @@ def test_app_requirements_exclude_test_tools_and_torch() -> None:
 def test_core_never_imports_streamlit() -> None:
     for path in (ROOT / "core").rglob("*.py"):
         assert "import streamlit" not in path.read_text(), path.name
+
+
+@pytest.mark.slow
+def test_readme_python_example_runs() -> None:
+    """The README's `core` example is code a newcomer pastes: it must run as written."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "the README shows core in Python"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
