@@ -50,6 +50,7 @@ from ui.limits import (
     cap_sweep,
     training_over_budget,
 )
+from ui.page_width import main_width, measure_main_width, rerun_for_width
 from ui.presets import inside_notes
 from ui.race_queue import RACES, QueueFull
 from ui.settings import FWD, LANGUAGE
@@ -88,6 +89,7 @@ RESULT_COLUMNS = {
     "Time (s, shared)": ("%.1f", text.TIME_NOTE),
 }
 HIDDEN_COLUMNS = ("Key",)  # the label says the same thing in words
+URL_NOTICES_KEY = "url_notices"
 
 
 def show_table(df: pd.DataFrame, columns: dict[str, tuple[str, str | None]], name: str) -> None:
@@ -161,6 +163,7 @@ def render_forward(view: ForwardView, c: ForwardConfig) -> None:
             view.histograms,
             x_title=title.format(activation=activation_label(c.activation)),
             x_domain=view.x_domain,
+            width=main_width(),
         )
         st.altair_chart(chart, width="content")
         chart_downloads(chart, "activations")
@@ -188,7 +191,7 @@ def render_backward(view: ForwardView, c: ForwardConfig) -> None:
         # Short: it repeats under each panel.
         title = _("∂L/∂z (no zeros)") if c.exclude_zeros else "∂L/∂z"
         chart = charts.histogram_chart(
-            view.grad_histograms, x_title=title, x_domain=view.grad_x_domain
+            view.grad_histograms, x_title=title, x_domain=view.grad_x_domain, width=main_width()
         )
         st.altair_chart(chart, width="content")
         chart_downloads(chart, "gradients")
@@ -199,7 +202,8 @@ def render_depth(view: ForwardView) -> None:
     st.caption(_(text.DEPTH_CAPTION))
     if not view.depth.data.empty:
         data = view.depth.data.assign(series=view.depth.data["series"].map(_))
-        chart = charts.std_depth_chart(data, series=tuple(_(s) for s in DEPTH_LABELS))
+        series = tuple(_(s) for s in DEPTH_LABELS)
+        chart = charts.std_depth_chart(data, series=series, width=main_width())
         st.altair_chart(chart, width="stretch")
         chart_downloads(chart, "std-vs-depth")
     if view.depth.left_out:
@@ -385,7 +389,7 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
     labels = race_labels(run.config)
     curves_frame = loss_frame(run.losses, labels)
     curves = charts.loss_chart(
-        curves_frame, iterations=run.config.iterations, seeds=run.config.seeds
+        curves_frame, iterations=run.config.iterations, seeds=run.config.seeds, width=main_width()
     )
     chart.altair_chart(curves, width="stretch")
     if run.result is None:
@@ -420,7 +424,7 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
         n,
     )
     st.caption(caption.format(n=n, seconds=run.result.seconds, source=text.data_source(run.data)))
-    units = charts.units_chart(units_frame(run.result, labels))
+    units = charts.units_chart(units_frame(run.result, labels), width=main_width())
     st.altair_chart(units, width="stretch")
     chart_downloads(units, "distinct-units")
     st.caption(_(text.UNITS_CAPTION))
@@ -453,12 +457,18 @@ def render_about() -> None:
 
 def main() -> None:
     url_notices = read_url()  # first: it may set the language
+    # The notices are shown once; the rerun that the page's measured width starts right after
+    # the page opens repeats them, so that it does not erase them.
+    shown_before = st.session_state.pop(URL_NOTICES_KEY, [])
+    url_notices = url_notices or (shown_before if rerun_for_width() else [])
+    st.session_state[URL_NOTICES_KEY] = url_notices
     speak()
     st.set_page_config(
         page_title=_("Init Lab: why weight initialization matters"),
         page_icon=":material/stacked_bar_chart:",
         layout="wide",
     )
+    measure_main_width()  # first, so that a new width reruns the page before it draws much
     draw(LANGUAGE, st.sidebar)
     speak()  # the language just chosen, if it changed
     st.title("Init Lab")

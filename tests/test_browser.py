@@ -52,6 +52,12 @@ TRAIN_SECONDS = 300_000
 # The README's picture is rewritten only on request, so that a test run leaves the tree clean.
 SCREENSHOTS = (ROOT / "docs",) if os.environ.get("INITLAB_UPDATE_SCREENSHOT") == "1" else ()
 VIEWPORT = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# stMain scrolls, not the document: what is wider than the window widens stMain's scroll area.
+MAIN_OVERFLOW = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return Math.max(main.scrollWidth, document.documentElement.scrollWidth) - main.clientWidth;
+}"""
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(
@@ -182,11 +188,31 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def open_app(page: Any, url: str) -> float:
-    """Load `url` and wait for the first chart to draw; return the seconds it took."""
+    """Load `url` and wait for the first chart to draw; return the seconds it took. Then wait
+    for the run that the page's measured width starts to end, so that it cannot stop a race."""
     start = time.perf_counter()
     page.goto(url, wait_until="networkidle")
     first_chart(page).wait_for(timeout=CHART_SECONDS)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    wait_for_idle(page)
+    return seconds
+
+
+def wait_for_idle(page: Any) -> None:
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=CHART_SECONDS
+    )
+
+
+def wait_until_it_fits(page: Any) -> None:
+    """Wait for nothing to stick out of the window sideways; else fail with the overflow."""
+    try:
+        page.wait_for_function(f"() => ({MAIN_OVERFLOW})() <= 0", timeout=CHART_SECONDS)
+    except sync_api.TimeoutError:
+        overflow = page.evaluate(MAIN_OVERFLOW)
+        width = page.viewport_size["width"]
+        pytest.fail(f"the page is {overflow} px wider than the {width}-px window")
 
 
 def first_chart(page: Any) -> Any:
@@ -428,3 +454,47 @@ def test_browser_page_in_chinese_and_japanese_runs_the_race(
         " - document.querySelector('[data-testid=\"stMain\"]').clientWidth"
     )
     assert overflow <= 1, f"{overflow} px wider than the {VIEWPORT['width']}-px window"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_browser_page_fits_a_phone_before_and_after_a_race(
+    server: str, browser: Any, tmp_path: Path, lang: str
+) -> None:
+    """At 390 px the histograms, the race's charts and the views inside it wrap into the
+    window: nothing scrolls sideways, in any language."""
+    from ui.i18n import DOMAIN, LOCALE_DIR
+
+    say = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        open_app(page, f"{server}/?lang={lang}&race.iterations=60")
+        wait_until_it_fits(page)
+        page.get_by_role("button", name=say("Train")).click()
+        page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+        page.get_by_text(say("Inside the race: what every layer does")).wait_for(
+            timeout=CHART_SECONDS
+        )
+        charts = page.get_by_test_id("stVegaLiteChart")
+        sync_api.expect(charts).to_have_count(6, timeout=CHART_SECONDS)  # 3 before, 3 inside
+        for i in range(6):
+            charts.nth(i).locator("svg.marks").wait_for(timeout=CHART_SECONDS)
+        wait_until_it_fits(page)
+        assert_no_error_box(page)
+        page.screenshot(path=str(tmp_path / f"phone-{lang}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_browser_every_view_fits_a_phone(server: str, browser: Any) -> None:
+    """The other views of the activations (gradients, std against depth, the σ × depth map) at
+    390 px, in Japanese, the language with the longest titles."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        for view in ("backward", "depth", "sweep"):
+            open_app(page, f"{server}/?lang=ja&fwd.view={view}")
+            wait_until_it_fits(page)
+            assert_no_error_box(page)
+    finally:
+        context.close()

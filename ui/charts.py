@@ -6,18 +6,24 @@ Titles, axes and tooltips are worded in the language of the run that builds the 
 from __future__ import annotations
 
 import json
+import math
 
 import altair as alt
 import pandas as pd
 
 from ui.i18n import _
 
-PANEL_WIDTH = 120  # 5 panels fit the main column of a 1280-pixel-wide window
+PANEL_WIDTH = 120  # 5 panels fit the main column of a 1280-pixel-wide window, 2 a phone's
 PANEL_HEIGHT = 110
 PANEL_SPACING = 14
 PANELS_PER_ROW = 5  # the book's figure shows 5 layers side by side
+Y_AXIS_WIDTH = 84  # the count axis, its title and padding: 740 px for 5 panels, less 656
+LEGEND_ENTRY_WIDTH = 300  # an initializer's label in a legend, with its symbol and gap
+LEGEND_INDENT = 110  # a top legend starts over the plot, right of the y axis; plus its symbol
+LEGEND_ROW_HEIGHT = 20
 BAR_COLOR = "#4C78A8"
 LOSS_COLORS = "tableau10"  # distinct hues: the theme's default palette starts with two blues
+LOSS_HEIGHT = 340
 LOSS_CEILING = 2.5  # the book's figure's y-range; higher values are drawn at the top edge
 
 
@@ -27,10 +33,44 @@ def layer_label_expr() -> str:
     return f"{json.dumps(before)} + datum.value + {json.dumps(after)}"
 
 
+def panels_per_row(width: int | None, *, panel: int, spacing: int, frame: int, most: int) -> int:
+    """How many panels `panel` pixels wide fit side by side in a chart `width` pixels wide,
+    where `frame` pixels go to axes and legends: from 1 up to `most` (all of them when the
+    width is unknown)."""
+    if width is None:
+        return most
+    return max(1, min(most, (width - frame + spacing) // (panel + spacing)))
+
+
+def _legend_columns(width: int | None, entry: int) -> int | None:
+    return None if width is None else max(1, width // entry)
+
+
+def top_legend(
+    width: int | None, *, entry: int = LEGEND_ENTRY_WIDTH, label_limit: int = 400, **kwargs: object
+) -> alt.Legend:
+    """A legend on top of a chart `width` pixels wide, its entries in columns `entry` pixels
+    wide so that they wrap onto more rows rather than run off the chart (Vega does not wrap a
+    legend by itself); one row when the width is unknown."""
+    columns = _legend_columns(width, entry)
+    if width is None or columns is None:
+        return alt.Legend(orient="top", labelLimit=label_limit, **kwargs)
+    limit = min(label_limit, width - LEGEND_INDENT)  # a longer label ends in an ellipsis
+    return alt.Legend(orient="top", columns=columns, labelLimit=limit, **kwargs)
+
+
+def legend_rows_height(width: int | None, entries: int, entry: int = LEGEND_ENTRY_WIDTH) -> int:
+    """The height that a `top_legend` wrapped onto more rows adds to a chart, so that the plot
+    keeps its height (a stretched chart's height includes its legend)."""
+    columns = _legend_columns(width, entry)
+    return 0 if columns is None else (math.ceil(entries / columns) - 1) * LEGEND_ROW_HEIGHT
+
+
 def histogram_chart(
-    df: pd.DataFrame, *, x_title: str, x_domain: tuple[float, float]
+    df: pd.DataFrame, *, x_title: str, x_domain: tuple[float, float], width: int | None = None
 ) -> alt.FacetChart:
-    """Small multiples: one histogram per hidden layer, sharing the x and y scales.
+    """Small multiples: one histogram per hidden layer, sharing the x and y scales, as many
+    side by side (up to the book's 5) as fit in `width` pixels.
 
     Shared scales let the eye compare layers, which is the point of the figure: the bins
     (`bin_start`, `bin_end`) come from core with the same edges for every layer.
@@ -63,20 +103,27 @@ def histogram_chart(
             title=None,
             header=alt.Header(labelExpr=layer_label_expr(), labelFontSize=13),
         ),
-        columns=PANELS_PER_ROW,
+        columns=panels_per_row(
+            width,
+            panel=PANEL_WIDTH,
+            spacing=PANEL_SPACING,
+            frame=Y_AXIS_WIDTH,
+            most=PANELS_PER_ROW,
+        ),
         spacing=PANEL_SPACING,
     )
 
 
 def loss_chart(
-    df: pd.DataFrame, *, iterations: int | None = None, seeds: int = 1
+    df: pd.DataFrame, *, iterations: int | None = None, seeds: int = 1, width: int | None = None
 ) -> alt.LayerChart:
     """Training loss per step: the raw curve faint, the smoothed curve on top (as in the book);
     with several `seeds`, their mean, over a band from the lowest to the highest seed.
 
     With `iterations`, the x-axis spans the whole run from the start, so live curves grow
     across a fixed frame. The y-axis stops at the book's 2.5 and clamps anything above it to
-    the top edge, so one exploding network cannot flatten the others.
+    the top edge, so one exploding network cannot flatten the others. The chart stretches to
+    the page; `width` only lets its legend wrap.
     """
     domain = alt.Undefined if iterations is None else [1, iterations]
     x = alt.X("step:Q", title=_("iteration"), scale=alt.Scale(domain=domain, nice=False))
@@ -86,7 +133,7 @@ def loss_chart(
         "initializer:N",
         title=None,
         scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
-        legend=alt.Legend(orient="top", labelLimit=400, symbolOpacity=1),
+        legend=top_legend(width, symbolOpacity=1),
     )
     base = alt.Chart(df).encode(x=x, color=color)
     raw = base.mark_line(opacity=0.25, strokeWidth=1).encode(
@@ -120,25 +167,28 @@ def loss_chart(
     smooth = base.mark_line(strokeWidth=2.5).encode(
         y=alt.Y("smoothed:Q", title=_("training loss"), scale=y_scale), tooltip=tooltip
     )
-    return alt.layer(*layers, smooth).properties(height=340)
+    return alt.layer(*layers, smooth).properties(
+        height=LOSS_HEIGHT + legend_rows_height(width, len(order))
+    )
 
 
 UNITS_HEIGHT = 320  # the whole chart: its title, legend and axes take about 200 pixels of it
 UNITS_TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # up to the widest layer the race allows
 
 
-def units_chart(df: pd.DataFrame) -> alt.Chart:
+def units_chart(df: pd.DataFrame, *, width: int | None = None) -> alt.Chart:
     """Distinct units per hidden layer at each checkpoint, on a log axis (1 up to the width).
 
     One line per initializer and layer; the layers of one initializer share its colour, and
-    the tooltip names the layer. A constant init draws a flat line at 1.
+    the tooltip names the layer. A constant init draws a flat line at 1. `width` lets the
+    legend wrap.
     """
     order = list(dict.fromkeys(df["initializer"]))  # the same colours as the loss chart
     color = alt.Color(
         "initializer:N",
         title=None,
         scale=alt.Scale(domain=order, scheme=LOSS_COLORS),
-        legend=alt.Legend(orient="top", labelLimit=400, symbolOpacity=1),
+        legend=top_legend(width, symbolOpacity=1),
     )
     return (
         alt.Chart(df, title=_("Distinct units per layer"))
@@ -160,7 +210,7 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("units:Q", title=_("distinct units"), format=","),
             ],
         )
-        .properties(height=UNITS_HEIGHT)
+        .properties(height=UNITS_HEIGHT + legend_rows_height(width, len(order)))
     )
 
 
@@ -168,17 +218,26 @@ def units_chart(df: pd.DataFrame) -> alt.Chart:
 DEPTH_COLORS = ("#4C78A8", "#4C78A8", "#F58518", "#F58518")
 DEPTH_DASHES = ([1, 0], [6, 4], [1, 0], [6, 4])  # measured solid, predicted dashed
 DEPTH_HEIGHT = 320
+DEPTH_LEGEND_ENTRY_WIDTH = 230
 
 
-def std_depth_chart(df: pd.DataFrame, *, series: tuple[str, ...]) -> alt.LayerChart:
+def std_depth_chart(
+    df: pd.DataFrame, *, series: tuple[str, ...], width: int | None = None
+) -> alt.LayerChart:
     """Std per layer on a log axis: measured lines with points, predictions dashed.
 
     `series` is the legend's order, alternating measured and predicted per quantity; colour
     and dash both encode the series, so Vega-Lite draws one legend with four entries. Rows
-    must hold finite, positive std (a log axis cannot place 0, inf or NaN).
+    must hold finite, positive std (a log axis cannot place 0, inf or NaN). `width` lets the
+    legend wrap.
     """
-    legend = alt.Legend(
-        orient="top", title=None, symbolType="stroke", symbolStrokeWidth=2.5, labelLimit=300
+    legend = top_legend(
+        width,
+        entry=DEPTH_LEGEND_ENTRY_WIDTH,
+        label_limit=300,
+        title=None,
+        symbolType="stroke",
+        symbolStrokeWidth=2.5,
     )
     color = alt.Color(
         "series:N", scale=alt.Scale(domain=list(series), range=list(DEPTH_COLORS)), legend=legend
@@ -201,7 +260,8 @@ def std_depth_chart(df: pd.DataFrame, *, series: tuple[str, ...]) -> alt.LayerCh
     base = alt.Chart(df).encode(x=x, y=y, color=color, tooltip=tooltip)
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
     points = base.transform_filter(alt.datum.source == "measured").mark_point(filled=True, size=40)
-    return alt.layer(lines, points).properties(height=DEPTH_HEIGHT)
+    extra = legend_rows_height(width, len(series), entry=DEPTH_LEGEND_ENTRY_WIDTH)
+    return alt.layer(lines, points).properties(height=DEPTH_HEIGHT + extra)
 
 
 SWEEP_SCHEME = "redblue"  # reversed below: blue vanishes, white holds steady, red explodes

@@ -21,6 +21,7 @@ from ui import inside_charts
 from ui.export import chart_downloads, table_download
 from ui.i18n import _, ngettext
 from ui.inside_frames import LAYER_METRICS, heat_frame, layer_metric_frame, ratio_frame
+from ui.page_width import main_width
 
 METRIC_KEY = "inside.metric"  # view controls of a finished race, not settings of one
 LAYER_KEY = "inside.layer"
@@ -72,7 +73,7 @@ def _ratio_view(
     frame = ratio_frame(telemetry, labels)
     if frame.data.empty:
         return
-    chart = inside_charts.ratio_chart(frame.data)
+    chart = inside_charts.ratio_chart(frame.data, width=main_width())
     st.altair_chart(chart, width="content")
     _left_out(frame.left_out)
     if not live:
@@ -100,7 +101,7 @@ def _layers_view(
     if frame.data.empty:
         return
     title = _("{label} (log)").format(label=_(label)) if log else _(label)
-    chart = inside_charts.layer_metric_chart(frame.data, title=title, log=log)
+    chart = inside_charts.layer_metric_chart(frame.data, title=title, log=log, width=main_width())
     st.altair_chart(chart, width="content")
     _left_out(frame.left_out)
     if not live:
@@ -121,7 +122,7 @@ def _heat_view(
         return
     edges = [t.act_edges for t in telemetry.values()]
     domain = (float(min(e[0] for e in edges)), float(max(e[-1] for e in edges)))
-    chart = inside_charts.heat_chart(df, layer=layer, x_domain=domain)
+    chart = inside_charts.heat_chart(df, layer=layer, x_domain=domain, width=main_width())
     st.altair_chart(chart, width="content")
     clipped = max(
         float(np.nanmax(t.act_clipped[:, :, layer - 1], initial=0)) for t in telemetry.values()

@@ -20,6 +20,7 @@ from ui.config import TrainConfig
 from ui.i18n import _
 from ui.inside_view import render_inside
 from ui.labels import initializer_label
+from ui.page_width import main_width
 
 RUN_KEY = "train_run"
 REDRAW_SECONDS = 1.0  # the chart is redrawn at most once a second; the progress bar every report
@@ -104,7 +105,9 @@ def _train(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun
             last_draw = now
             curves = frames.loss_frame(p.losses, labels)
             chart.altair_chart(
-                charts.loss_chart(curves, iterations=p.iterations, seeds=cfg.seeds),
+                charts.loss_chart(
+                    curves, iterations=p.iterations, seeds=cfg.seeds, width=main_width()
+                ),
                 width="stretch",
             )
         if now - last_inside >= INSIDE_REDRAW_SECONDS:
