@@ -17,6 +17,7 @@ References: Glorot & Bengio 2010 (Fig. 3, 6, 7, 8); He et al. 2015, arXiv:1502.0
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass
@@ -24,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core import batchnorm
 from core.activations import Activation, get_activation
 from core.initializers import Initializer, get_initializer
-from core.lsuv import scale_to_unit_variance
+from core.lsuv import scale_networks
+from core.mlp import MLP, Cache, backward, forward, init_mlp
 from core.theory import predicted_stds
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
@@ -122,14 +123,62 @@ def activation_histograms(
     """
     act = get_activation(activation)
     init = get_initializer(initializer)
+    dtype = _check_arguments(init, n_layers, width, n_samples, bins, seed, exclude_zeros, dtype)
+    check_bool("batch_norm", batch_norm)
+
+    data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
+    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
+    top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+    network = functools.partial(_network, init_ss, init, act, x, batch_norm=batch_norm)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mlp, cache = network(n_layers)
+        overflow_layer = _first_overflow(cache)
+        if overflow_layer is not None:  # backward starts at the last layer within range
+            mlp, cache = network(overflow_layer - 1)
+        deltas, weight_grad_stds, grad_overflow_layer = _backward(mlp, cache, top_grad)
+
+    activations = [a[0] for a in cache.a]  # K = 1: (n_samples, width) each
+    predicted = predicted_stds(
+        act,
+        init.variance(width, width),
+        len(activations),
+        width,
+        batch_norm=batch_norm,
+        unit_variance=init.data_dependent,
+    )
+    binned = _Binning(bins, _shared_range(act, activations), _symmetric_range(deltas), x.size)
+    stats = tuple(
+        LayerStats(
+            layer=i + 1,
+            **_value_stats(activations[i], cache.z[i][0], act, binned, exclude_zeros),
+            **_grad_stats(deltas[i], binned, exclude_zeros),
+            weight_grad_std=weight_grad_stds[i],
+            predicted_std=float(predicted.activation[i]),
+            predicted_grad_std=float(predicted.gradient[i]),
+        )
+        for i in range(len(activations))
+    )
+    return ForwardResult(act, init, width, batch_norm, stats, overflow_layer, grad_overflow_layer)
+
+
+def _check_arguments(
+    init: Initializer,
+    n_layers: int,
+    width: int,
+    n_samples: int,
+    bins: int,
+    seed: int,
+    exclude_zeros: bool,
+    dtype: npt.DTypeLike,
+) -> np.dtype:
+    """Refuse what `activation_histograms` cannot run, before any work; returns the dtype."""
     check_int("n_layers", n_layers, low=1, high=MAX_LAYERS)
     check_int("width", width, low=1, high=MAX_VALUES)
     check_int("n_samples", n_samples, low=1, high=MAX_VALUES)
     check_int("bins", bins, low=1, high=MAX_BINS)
     check_seed(seed)
     check_bool("exclude_zeros", exclude_zeros)
-    check_bool("batch_norm", batch_norm)
-    dtype = check_float_dtype(dtype)
+    checked = check_float_dtype(dtype)
     check_budget(  # per layer: W, then a, f'(z), ∂L/∂z (and x̂), and two histograms
         n_layers * (width * width + 4 * n_samples * width + 4 * bins),
         MAX_VALUES,
@@ -146,90 +195,73 @@ def activation_histograms(
         + (" + width³ for orthogonal's QR)" if qr else ")"),
         arguments="n_layers, width or n_samples",
     )
+    return checked
 
-    data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
-    init_rng = np.random.default_rng(init_ss)
-    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-    weights, slopes, activations, norms = [], [], [], []
-    overflow_layer = None
-    with np.errstate(over="ignore", invalid="ignore"):
-        a = x
-        for layer in range(1, n_layers + 1):
-            w = init.sample(init_rng, width, width, dtype)
-            if init.data_dependent:  # LSUV: rescaled on this batch, in place
-                scale_to_unit_variance(a, w, layer=layer)
-            z = a @ w  # (n_samples, width)
-            if batch_norm:
-                normalized, _, _ = batchnorm.standardize(z)
-                norms.append(normalized)
-                z = normalized.x_hat
-            a = act.fn(z)
-            if not (np.isfinite(z).all() and np.isfinite(a).all()):
-                overflow_layer = layer
-                break
-            weights.append(w)
-            slopes.append(act.grad(z))  # f'(z): read by the saturation stats and by backward
-            activations.append(a)
-        top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
-        inputs = [x, *activations[:-1]]  # what each layer multiplied by its W
-        deltas, weight_grad_stds, grad_overflow_layer = _backward(
-            inputs, weights, slopes, norms, top_grad
-        )
 
-    predicted = predicted_stds(
+def _network(
+    init_ss: np.random.SeedSequence,
+    init: Initializer,
+    act: Activation,
+    x: FloatArray,
+    n_layers: int,
+    *,
+    batch_norm: bool,
+) -> tuple[MLP | None, Cache]:
+    """The net of `n_layers` square layers drawn from `init_ss` (the same first layers for any
+    `n_layers`), LSUV-scaled on x if the initializer asks, and its forward pass on x: a stack
+    of one network (`core.mlp`), zero bias, f after every layer. No layers: no net."""
+    if n_layers == 0:  # the first layer already left the float range
+        return None, Cache(x, [], [], [], [], [], [])
+    mlp = init_mlp(
+        [np.random.default_rng(init_ss)],
+        [init],
+        (x.shape[1],) * (n_layers + 1),
         act,
-        init.variance(width, width),
-        len(weights),
-        width,
+        x.dtype,
         batch_norm=batch_norm,
-        unit_variance=init.data_dependent,
+        linear_output=False,
     )
-    value_range = _shared_range(act, activations)
-    grad_range = _symmetric_range(deltas)
-    stats = tuple(
-        LayerStats(
-            layer=i + 1,
-            **_value_stats(activations[i], slopes[i], act, bins, value_range, exclude_zeros),
-            **_grad_stats(deltas[i], bins, grad_range, exclude_zeros),
-            weight_grad_std=weight_grad_stds[i],
-            predicted_std=float(predicted.activation[i]),
-            predicted_grad_std=float(predicted.gradient[i]),
-        )
-        for i in range(len(weights))
-    )
-    return ForwardResult(act, init, width, batch_norm, stats, overflow_layer, grad_overflow_layer)
+    if init.data_dependent:  # LSUV: every W rescaled on this batch, in place
+        scale_networks(mlp, [init], x)
+    _, cache = forward(mlp, x)
+    return mlp, cache
+
+
+def _first_overflow(cache: Cache) -> int | None:
+    """The first layer (1-based) whose z (f's input) or a left the float range, or None."""
+    for layer, (z, a) in enumerate(zip(cache.z, cache.a, strict=True), start=1):
+        if not (np.isfinite(z).all() and np.isfinite(a).all()):
+            return layer
+    return None
 
 
 def _backward(
-    inputs: list[FloatArray],
-    weights: list[FloatArray],
-    slopes: list[FloatArray],
-    norms: list[batchnorm.Normalized],
-    top_grad: FloatArray,
+    mlp: MLP | None, cache: Cache, top_grad: FloatArray
 ) -> tuple[list[FloatArray | None], list[float], int | None]:
-    """∂L/∂z per layer (None below an overflow) and the std of ∂L/∂W, from ∂L/∂a_top.
-
-    δ_l = g_l · f'(z_l), then back through the batch norm if there is one (`norms` is empty
-    without), ∂L/∂W_l = a_{l-1}ᵀ δ_l / n_samples, g_{l-1} = δ_l W_lᵀ.
-    """
-    n_layers = len(slopes)
-    deltas: list[FloatArray | None] = [None] * n_layers
-    weight_grad_stds = [float("nan")] * n_layers
-    grad = top_grad  # (n_samples, width)
-    for i in range(n_layers - 1, -1, -1):
-        delta = slopes[i] * grad
-        if norms:
-            delta, _, _ = batchnorm.batch_norm_backward(delta, norms[i])
-        if not np.isfinite(delta).all():
-            return deltas, weight_grad_stds, i + 1
-        deltas[i] = delta
-        weight_grad_stds[i] = _weight_grad_std(inputs[i], delta)
-        grad = delta @ weights[i].T
-    return deltas, weight_grad_stds, None
+    """∂L/∂z per layer (None at and below a layer where it left the float range) and the std
+    of ∂L/∂W, from ∂L/∂a of the last layer, by the network's own backward pass; with the
+    first layer (counted from the input) whose ∂L/∂z is out of range, or None."""
+    if mlp is None:
+        return [], [], None
+    dzs: list[FloatArray] = []
+    grads = backward(mlp, cache, top_grad[np.newaxis], dzs=dzs)
+    deltas: list[FloatArray | None] = [dz[0] for dz in dzs]  # K = 1: (n_samples, width)
+    overflow = next(
+        (i + 1 for i in reversed(range(len(dzs))) if not np.isfinite(dzs[i]).all()), None
+    )
+    weight_grad_stds = [float("nan")] * len(dzs)
+    for i in range(overflow or 0, len(dzs)):
+        a_prev = cache.x if i == 0 else cache.a[i - 1][0]
+        weight_grad_stds[i] = _weight_grad_std(a_prev, dzs[i][0], grads.weights[i][0])
+    deltas[: overflow or 0] = [None] * (overflow or 0)
+    return deltas, weight_grad_stds, overflow
 
 
-def _weight_grad_std(a: FloatArray, delta: FloatArray) -> float:
-    """std of ∂L/∂W = aᵀδ / n_samples, (width, width), as a float64 number.
+def _weight_grad_std(
+    a: FloatArray, delta: FloatArray, weight_grad: FloatArray | None = None
+) -> float:
+    """std of ∂L/∂W = aᵀδ / n_samples, (width, width), as a float64 number; `weight_grad` is
+    aᵀδ if backward already took it.
 
     The product is taken in the arrays' precision, where it may overflow although a and δ do
     not (float32: 10^20 × 10^20); then again on a / max|a| and δ / max|δ|, whose products are
@@ -238,7 +270,8 @@ def _weight_grad_std(a: FloatArray, delta: FloatArray) -> float:
     """
     n = len(delta)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
-        weight_grad = a.T @ delta  # (width, width)
+        if weight_grad is None:
+            weight_grad = a.T @ delta  # (width, width)
         std = float(weight_grad.std(dtype=np.float64)) / n
     if math.isfinite(std):
         return std
@@ -247,16 +280,24 @@ def _weight_grad_std(a: FloatArray, delta: FloatArray) -> float:
     return float(weight_grad.std(dtype=np.float64)) / n * a_top * delta_top
 
 
-def _mean_std(values: FloatArray) -> tuple[float, float]:
+def _mean_std(values: FloatArray, scratch: FloatArray | None = None) -> tuple[float, float]:
     """Mean and std in float64, finite for any finite values: when the plain sums overflow
-    (float64 values beyond 10^154), they are taken of values / max|values| and scaled back."""
+    (float64 values beyond 10^154), they are taken of values / max|values| and scaled back.
+    `scratch`, float64 and as large, spares an allocation (and its page faults)."""
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
-        mean, std = float(values.mean(dtype=np.float64)), float(values.std(dtype=np.float64))
+        mean = float(values.sum(dtype=np.float64)) / values.size
+        centred = np.subtract(values, mean, dtype=np.float64, out=_shaped(scratch, values))
+        std = math.sqrt(float(np.square(centred, out=centred).sum()) / values.size)
     if math.isfinite(mean) and math.isfinite(std):
         return mean, std
     top = float(np.abs(values).max())
     scaled = values / top  # |scaled| <= 1
     return float(scaled.mean(dtype=np.float64)) * top, float(scaled.std(dtype=np.float64)) * top
+
+
+def _shaped(scratch: FloatArray | None, like: FloatArray) -> FloatArray | None:
+    """The first like.size numbers of `scratch` in like's shape (None stays None)."""
+    return None if scratch is None else scratch[: like.size].reshape(like.shape)
 
 
 _FLOAT_MAX = sys.float_info.max
@@ -308,20 +349,30 @@ def uniform_histogram(
     # Written so that NaN (whose comparisons are all False) takes the filtering branch too.
     if not (values.min(initial=low) >= low and values.max(initial=high) <= high):
         values = values[(values >= low) & (values <= high)]  # values outside are not counted
+    return _bin_counts(values, bins, low, high), _edges(low, high, bins)
+
+
+def _bin_counts(
+    values: FloatArray, bins: int, low: float, high: float, scratch: FloatArray | None = None
+) -> IntArray:
+    """Counts of `values`, all within [low, high], in `bins` equal-width bins; `scratch`
+    (float64, at least values.size) spares an allocation."""
     span = high - low
+    scaled = _shaped(scratch, values)
     if not math.isfinite(span):  # float64 values near its range: halve, so differences fit
-        scaled = np.subtract(values * 0.5, low * 0.5, dtype=np.float64)
+        scaled = np.multiply(values, 0.5, dtype=np.float64, out=scaled)
+        scaled -= low * 0.5
         scaled *= bins / (high * 0.5 - low * 0.5)
-    else:
-        scaled = np.subtract(values, low, dtype=np.float64)  # float64: exact for float32 inputs
+    else:  # float64: exact for float32 inputs
+        scaled = np.subtract(values, low, dtype=np.float64, out=scaled)
         if math.isfinite(bins / span):
             scaled *= bins / span
         else:  # a subnormal span: divide first
             scaled /= span
             scaled *= bins
-    index = scaled.astype(np.intp)
-    np.minimum(index, bins - 1, out=index)  # the top edge's own values go in the last bin
-    return np.bincount(index, minlength=bins), _edges(low, high, bins)
+    counts = np.bincount(scaled.astype(np.intp).ravel(), minlength=bins + 1)
+    counts[bins - 1] += counts[bins]  # the top edge's own values go in the last bin
+    return counts[:bins]
 
 
 def _check_range(value_range: object) -> tuple[float, float]:
@@ -340,47 +391,64 @@ def _check_range(value_range: object) -> tuple[float, float]:
 
 def _symmetric_range(values: list[FloatArray | None]) -> tuple[float, float]:
     """±max|value| over the layers that have values: gradients are centred on zero."""
-    top = max((float(np.abs(v).max()) for v in values if v is not None), default=0.0)
+    tops = (max(float(v.max()), -float(v.min())) for v in values if v is not None)
+    top = max(tops, default=0.0)
     top = top if top > 0 else 1.0
     return -top, top
 
 
+@dataclass(frozen=True, eq=False)
+class _Binning:
+    """The bins every layer shares, and float64 scratch space for one layer's values."""
+
+    bins: int
+    value_range: tuple[float, float]
+    grad_range: tuple[float, float]
+    scratch: FloatArray
+
+    def __init__(self, bins: int, value_range: tuple, grad_range: tuple, size: int) -> None:
+        object.__setattr__(self, "bins", bins)
+        object.__setattr__(self, "value_range", value_range)
+        object.__setattr__(self, "grad_range", grad_range)
+        object.__setattr__(self, "scratch", np.empty(size))
+
+    def counts(self, values: FloatArray, value_range: tuple[float, float]) -> IntArray:
+        return _bin_counts(values, self.bins, *value_range, self.scratch)
+
+
 def _value_stats(
-    a: FloatArray,
-    slope: FloatArray,
-    act: Activation,
-    bins: int,
-    value_range: tuple[float, float],
-    exclude_zeros: bool,
+    a: FloatArray, z: FloatArray, act: Activation, binned: _Binning, exclude_zeros: bool
 ) -> dict[str, object]:
-    zeros = a == 0
-    counts, edges = uniform_histogram(a[~zeros] if exclude_zeros else a, bins, value_range)
-    saturated = np.abs(slope) < SATURATION_THRESHOLD * act.max_slope  # (n_samples, width)
-    mean, std = _mean_std(a)
+    """Histogram and statistics of one layer's a = f(z)."""
+    n_zeros = a.size - np.count_nonzero(a)
+    counts = binned.counts(a[a != 0] if exclude_zeros else a, binned.value_range)
+    slope = np.abs(act.grad(z))
+    saturated = np.less(slope, SATURATION_THRESHOLD * act.max_slope)  # (n_samples, width)
+    mean, std = _mean_std(a, binned.scratch)
     return {
         "counts": counts,
-        "edges": edges,
+        "edges": _edges(*binned.value_range, binned.bins),
         "mean": mean,
         "std": std,
-        "saturated": float(saturated.mean()),
-        "dead": float(saturated.all(axis=0).mean()),
-        "zero_fraction": float(zeros.mean()),
+        "saturated": np.count_nonzero(saturated) / saturated.size,
+        "dead": np.count_nonzero(saturated.all(axis=0)) / saturated.shape[1],
+        "zero_fraction": n_zeros / a.size,
     }
 
 
 def _grad_stats(
-    delta: FloatArray | None, bins: int, grad_range: tuple[float, float], exclude_zeros: bool
+    delta: FloatArray | None, binned: _Binning, exclude_zeros: bool
 ) -> dict[str, object]:
+    """Histogram and std of one layer's ∂L/∂z."""
     if delta is None:  # below a backward overflow
         return {
-            "grad_counts": np.zeros(bins, dtype=np.intp),
-            "grad_edges": _edges(*grad_range, bins),
+            "grad_counts": np.zeros(binned.bins, dtype=np.intp),
+            "grad_edges": _edges(*binned.grad_range, binned.bins),
             "grad_std": float("nan"),
         }
-    binned = delta[delta != 0] if exclude_zeros else delta
-    counts, edges = uniform_histogram(binned, bins, grad_range)
+    binned_values = delta[delta != 0] if exclude_zeros else delta
     return {
-        "grad_counts": counts,
-        "grad_edges": edges,
-        "grad_std": _mean_std(delta)[1],
+        "grad_counts": binned.counts(binned_values, binned.grad_range),
+        "grad_edges": _edges(*binned.grad_range, binned.bins),
+        "grad_std": _mean_std(delta, binned.scratch)[1],
     }
