@@ -1,9 +1,12 @@
 """Benchmark: where one forward experiment's time goes, and the σ × depth map's time.
 
 `core.activation_histograms` at the page's settings (5 hidden layers × 100 units, 1,000
-samples, sigmoid with std 1) and a few others, split into its parts: the draws (x, the
-injected gradient, the weights), the forward pass, the backward pass (with the std of ∂L/∂W),
-the variance-propagation theory, and the histograms with every per-layer statistic. Then
+samples, sigmoid with std 0.05) and a few others, split into its parts: the draws (x, the
+injected gradient), the weights drawn with a forward pass, a forward pass alone, the backward
+pass (with the std of ∂L/∂W), the variance-propagation theory (which a call takes from a cache
+after the first call of its settings), and the histograms with every per-layer statistic; then
+the whole call, and the call as the page makes it (`core.activation_histograms`, under the
+one-BLAS-thread limit). Then
 `core.depth_sweep` at the page's settings (44 σ × 50 layers × 100 units, 200 samples).
 
 Medians of many repetitions, each part timed on its own and the whole call as the page makes
@@ -30,14 +33,16 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import core
 from core import forward_pass as fp
 from core.activations import get_activation
-from core.initializers import get_initializer
+from core.initializers import Initializer, get_initializer, normal_std
 from core.mlp import forward
 from core.sweep import depth_sweep
 from core.theory import predicted_stds
 
-SETTINGS = [  # (activation, initializer, keyword arguments); the page's default first
+SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default first
+    ("sigmoid", normal_std(0.05), {}),
     ("sigmoid", "std_1", {}),
     ("tanh", "xavier_normal", {}),
     ("relu", "he_normal", {}),
@@ -59,7 +64,9 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def parts(activation: str, initializer: str, kwargs: dict) -> dict[str, Callable[[], object]]:
+def parts(
+    activation: str, initializer: str | Initializer, kwargs: dict
+) -> dict[str, Callable[[], object]]:
     """Each part of one experiment as a call that repeats it on the same inputs."""
     act, init = get_activation(activation), get_initializer(initializer)
     n_samples, width = kwargs.get("n_samples", 1000), 100
@@ -75,25 +82,25 @@ def parts(activation: str, initializer: str, kwargs: dict) -> dict[str, Callable
     top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=np.float32)
     network = functools.partial(fp._network, init_ss, init, act, x, 5, batch_norm=batch_norm)
     mlp, cache = network()
-    deltas, _, _ = fp._backward(mlp, cache, top_grad)
-    activations = [a[0] for a in cache.a]
+    buffers = fp._Buffers()
+    buffers.keep(mlp, cache)
+    buffers.scratch(x)
+    slopes: list[np.ndarray] = []
+    deltas, _, _ = fp._backward(mlp, cache, top_grad, slopes=slopes, out=buffers.grads)
+    extremes = fp._extremes(cache)
 
     def stats() -> None:
-        binned = fp._Binning(
-            30, fp._shared_range(act, activations), fp._symmetric_range(deltas), x.size
-        )
-        for i, a in enumerate(activations):
-            fp._value_stats(a, cache.z[i][0], act, binned, exclude_zeros)
-            fp._grad_stats(deltas[i], binned, exclude_zeros)
+        fp._layer_stats(act, cache, slopes, deltas, extremes, 30, exclude_zeros, buffers)
 
     return {
         "draws": draws,
-        "init+fwd": network,  # the weights drawn, then a forward pass into new buffers
-        "forward": lambda: forward(mlp, x, out=cache),  # into the same buffers
-        "backward": lambda: fp._backward(mlp, cache, top_grad),
+        "init+fwd": lambda: network(out=cache),  # the weights drawn, then a forward pass
+        "forward": lambda: forward(mlp, x, out=cache),
+        "backward": lambda: fp._backward(mlp, cache, top_grad, slopes=[], out=buffers.grads),
         "theory": lambda: predicted_stds(act, init.variance(width, width), 5, width),
-        "stats": stats,
+        "stats": lambda: (fp._extremes(cache), stats()),
         "total": lambda: fp.activation_histograms(activation, initializer, **kwargs),
+        "page": lambda: core.activation_histograms(activation, initializer, **kwargs),
     }
 
 
@@ -115,7 +122,7 @@ def main() -> None:
             if names is None:
                 names = list(timed)
                 print(f"{'setting':<42}" + "".join(f"{n:>10}" for n in names) + "   (ms, medians)")
-            label = f"{activation}/{initializer} {kwargs or ''}"
+            label = f"{activation}/{get_initializer(initializer).name} {kwargs or ''}"
             print(f"{label:<42}" + "".join(f"{timed[n]:>10.2f}" for n in names))
         sweep = median_ms(lambda: depth_sweep("relu", **SWEEP), max(5, args.repeats // 20))
         print(f"depth_sweep relu {SWEEP}: {sweep:.1f} ms")

@@ -330,6 +330,7 @@ def backward(
     dlogits: FloatArray,
     out: Grads | None = None,
     dzs: list[FloatArray] | None = None,
+    slopes: list[FloatArray] | None = None,
 ) -> Grads:
     """Gradients of the loss whose gradient with respect to the logits is `dlogits` (with
     respect to the last layer's a if `mlp.linear_output` is False).
@@ -340,6 +341,8 @@ def backward(
     (K, batch, units) of every hidden layer, the first layer first (z before batch norm, if
     any), for the race's telemetry and the forward experiment: references to the step's own
     arrays (buffers of `cache` without batch norm), valid until the next pass overwrites them.
+    A list `slopes` is filled likewise with f'(z) of every hidden layer (K, batch, units), so
+    that a caller need not evaluate f' again.
     """
     grads = zeros_like_grads(mlp) if out is None else out
     n_layers = len(mlp.weights)
@@ -347,7 +350,7 @@ def backward(
     if not mlp.linear_output:  # the last layer is a hidden one: start from its ∂L/∂a
         dz = _dz_buffer(cache, n_layers - 1, mlp.n_nets)
         dz[...] = dlogits
-        dz = _hidden_backward(mlp, cache, n_layers - 1, dz, grads)
+        dz = _hidden_backward(mlp, cache, n_layers - 1, dz, grads, slopes)
         if dzs is not None:
             dzs.insert(0, dz)
     for layer in range(n_layers - 1, 0, -1):
@@ -355,7 +358,7 @@ def backward(
         np.matmul(a_prev.transpose(0, 2, 1), dz, out=grads.blocks[layer])  # (K, fan_in+1, fan_out)
         dz_prev = _dz_buffer(cache, layer - 1, mlp.n_nets)
         np.matmul(dz, mlp.weights[layer].transpose(0, 2, 1), out=dz_prev)  # (K, batch, fan_in)
-        dz = _hidden_backward(mlp, cache, layer - 1, dz_prev, grads)
+        dz = _hidden_backward(mlp, cache, layer - 1, dz_prev, grads, slopes)
         if dzs is not None:
             dzs.insert(0, dz)
     batch = dz.shape[1]
@@ -374,11 +377,24 @@ def _dz_buffer(cache: Cache, layer: int, n_nets: int) -> FloatArray:
 
 
 def _hidden_backward(
-    mlp: MLP, cache: Cache, layer: int, da: FloatArray, grads: Grads
+    mlp: MLP,
+    cache: Cache,
+    layer: int,
+    da: FloatArray,
+    grads: Grads,
+    slopes: list[FloatArray] | None = None,
 ) -> FloatArray:
     """∂L/∂z of hidden layer `layer` from its ∂L/∂a (`da`, overwritten): da · f'(z), then back
-    through γ·x̂ + β and the batch statistics (writing ∂L/∂γ and ∂L/∂β into `grads`)."""
-    da *= mlp.activation.grad(cache.z[layer])  # da → dz, in place
+    through γ·x̂ + β and the batch statistics (writing ∂L/∂γ and ∂L/∂β into `grads`); f'(z)
+    goes to the front of `slopes`, if given."""
+    act = mlp.activation
+    if act.grad_of_output is None:
+        slope = act.grad(cache.z[layer])
+    else:  # the same slopes from f's output: no exp or tanh evaluated again
+        slope = act.grad_of_output(cache.a[layer])
+    if slopes is not None:
+        slopes.insert(0, slope)
+    da *= slope  # da → dz, in place
     if mlp.norm is None:
         return da
     dz, dgamma, dbeta = batchnorm.batch_norm_backward(
