@@ -6,7 +6,9 @@ network is one GEMM on the shared batch, the other layers are batched `matmul`s.
 
 Shapes: x (batch, fan_in) is shared; W[l] (K, fan_in, fan_out); b[l] (K, 1, fan_out);
 z[l] = a[l-1] @ W[l] + b[l] and a[l] = f(z[l]), both (K, batch, fan_out). The last layer is
-linear (logits). A single network is simply K = 1.
+linear (logits). A single network is simply K = 1. With `linear_output=False` every layer is a
+hidden one (the forward experiment's and the depth sweep's nets look at f of the last layer too):
+the pass then returns the last a, and backward starts from ∂L/∂a of it.
 
 With batch normalization (the book's §6.3), every hidden layer's z is standardized over the
 batch and scaled by learned γ and shifted by learned β, both (K, 1, fan_out), before f:
@@ -66,6 +68,7 @@ class MLP:
     _: KW_ONLY
     flat: FloatArray
     blocks: list[FloatArray]
+    linear_output: bool = True
 
     @property
     def n_nets(self) -> int:
@@ -121,15 +124,25 @@ class Cache:
     dz_buffers: list[FloatArray]
 
 
+def _hidden_sizes(sizes: Sequence[int], linear_output: bool) -> Sequence[int]:
+    """The units of every hidden layer (the layers followed by f)."""
+    return sizes[1:-1] if linear_output else sizes[1:]
+
+
 def _layout(
-    flat: npt.NDArray[np.generic], n_nets: int, sizes: Sequence[int], batch_norm: bool
+    flat: npt.NDArray[np.generic],
+    n_nets: int,
+    sizes: Sequence[int],
+    batch_norm: bool,
+    linear_output: bool = True,
 ) -> dict[str, list[FloatArray]]:
     """Views of `flat`: every layer's W̃ (K, fan_in + 1, fan_out) as `blocks`, its rows as
-    `weights` and `biases`, then `gammas` and `betas` (K, 1, units)."""
+    `weights` and `biases`, then `gammas` and `betas` (K, 1, units) of every hidden layer."""
     layers = list(itertools.pairwise(sizes))
     shapes = [(sizes[0] + 1, n_nets, sizes[1])]  # the first layer's: K matrices side by side
     shapes += [(n_nets, fan_in + 1, fan_out) for fan_in, fan_out in layers[1:]]
-    shapes += [(n_nets, 1, units) for units in sizes[1:-1]] * (2 if batch_norm else 0)
+    hidden = _hidden_sizes(sizes, linear_output)
+    shapes += [(n_nets, 1, units) for units in hidden] * (2 if batch_norm else 0)
     views, start = [], 0
     for shape in shapes:
         size = math.prod(shape)
@@ -148,28 +161,36 @@ def _layout(
     }
 
 
-def n_params(n_nets: int, sizes: Sequence[int], batch_norm: bool) -> int:
+def n_params(
+    n_nets: int, sizes: Sequence[int], batch_norm: bool, linear_output: bool = True
+) -> int:
     """How many numbers `MLP.flat` holds."""
     per_net = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
-    return n_nets * (per_net + (2 * sum(sizes[1:-1]) if batch_norm else 0))
+    norm = 2 * sum(_hidden_sizes(sizes, linear_output)) if batch_norm else 0
+    return n_nets * (per_net + norm)
+
+
+def _mlp_layout(mlp: MLP, flat: npt.NDArray[np.generic]) -> dict[str, list[FloatArray]]:
+    """`_layout` of a vector laid out like `mlp.flat`."""
+    return _layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None, mlp.linear_output)
 
 
 def zeros_like_grads(mlp: MLP) -> Grads:
     """Gradient buffers laid out like the parameters (the first layer's included)."""
     flat = np.zeros_like(mlp.flat)
-    return Grads(**_layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None), flat=flat)
+    return Grads(**_mlp_layout(mlp, flat), flat=flat)
 
 
 def weight_views(mlp: MLP, flat: FloatArray) -> list[FloatArray]:
     """Every layer's W (K, fan_in, fan_out) as views of `flat`, a vector laid out like
     `mlp.flat` (a copy of the parameters taken before an update, say)."""
-    return _layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None)["weights"]
+    return _mlp_layout(mlp, flat)["weights"]
 
 
 def network_index(mlp: MLP) -> npt.NDArray[np.intp]:
     """Which network each number of `mlp.flat` belongs to, shaped like it."""
     index = np.empty(mlp.flat.shape, dtype=np.intp)
-    layout = _layout(index, mlp.n_nets, mlp.sizes, mlp.norm is not None)
+    layout = _mlp_layout(mlp, index)
     for block in itertools.chain(layout["blocks"], layout["gammas"], layout["betas"]):
         block[...] = np.arange(mlp.n_nets).reshape(-1, 1, 1)
     return index
@@ -196,15 +217,17 @@ def init_mlp(
     dtype: npt.DTypeLike = DEFAULT_DTYPE,
     *,
     batch_norm: bool = False,
+    linear_output: bool = True,
 ) -> MLP:
     """K networks with layer sizes `sizes` (input first), network k drawn by initializers[k]
     from rngs[k]. Every layer, the output layer included, uses that initializer (as the book
-    does); biases start at zero; with `batch_norm`, γ at 1 and β at 0."""
+    does); biases start at zero; with `batch_norm`, γ at 1 and β at 0. `linear_output=False`
+    makes the last layer a hidden one too (f, and batch norm if any)."""
     if len(rngs) != len(initializers):
         raise ValueError(f"need one rng per initializer, got {len(rngs)} and {len(initializers)}")
     n_nets = len(initializers)
-    flat = np.zeros(n_params(n_nets, sizes, batch_norm), dtype=dtype)
-    layout = _layout(flat, n_nets, sizes, batch_norm)
+    flat = np.zeros(n_params(n_nets, sizes, batch_norm, linear_output), dtype=dtype)
+    layout = _layout(flat, n_nets, sizes, batch_norm, linear_output)
     for k, (rng, init) in enumerate(zip(rngs, initializers, strict=True)):
         for w in layout["weights"]:
             w[k] = init.sample(rng, w.shape[1], w.shape[2], dtype)
@@ -219,28 +242,35 @@ def init_mlp(
             running_vars=[np.ones_like(g) for g in layout["gammas"]],
         )
     weights, biases = layout["weights"], layout["biases"]
-    return MLP(weights, biases, activation, norm, flat=flat, blocks=layout["blocks"])
+    blocks = layout["blocks"]
+    return MLP(
+        weights, biases, activation, norm, flat=flat, blocks=blocks, linear_output=linear_output
+    )
 
 
 def empty_cache(mlp: MLP, batch: int, dtype: npt.DTypeLike = DEFAULT_DTYPE) -> Cache:
     """Buffers for every array a forward and backward pass of `batch` rows writes."""
     n_nets, sizes = mlp.n_nets, mlp.sizes
+    hidden = _hidden_sizes(sizes, mlp.linear_output)
     # Each layer's input x̃ = [x, 1]: (batch, fan_in + 1) shared, then (K, batch, units + 1).
     inputs = [np.ones((batch, sizes[0] + 1), dtype=dtype)]
     inputs += [np.ones((n_nets, batch, units + 1), dtype=dtype) for units in sizes[1:-1]]
     first = np.empty((batch, n_nets * sizes[1]), dtype=dtype)
     z_buffers = [first] + [np.empty((n_nets, batch, units), dtype=dtype) for units in sizes[2:]]
     dz_buffers = [np.empty_like(first)]
-    dz_buffers += [np.empty((n_nets, batch, units), dtype=dtype) for units in sizes[2:-1]]
+    dz_buffers += [np.empty((n_nets, batch, units), dtype=dtype) for units in hidden[1:]]
     z = [_side_by_side(first, n_nets), *z_buffers[1:]]
     a = [a_tilde[..., :-1] for a_tilde in inputs[1:]]
+    if not mlp.linear_output:  # the last layer's a, which no layer takes as input
+        a.append(np.empty((n_nets, batch, sizes[-1]), dtype=dtype))
     return Cache(inputs[0][:, :-1], z, a, [], inputs, z_buffers, dz_buffers)
 
 
 def forward(
     mlp: MLP, x: FloatArray, *, training: bool = True, out: Cache | None = None
 ) -> tuple[FloatArray, Cache]:
-    """Logits (K, batch, classes) of every network for the shared batch x (batch, fan_in).
+    """Logits (K, batch, classes) of every network for the shared batch x (batch, fan_in);
+    the last layer's a (K, batch, units) instead if `mlp.linear_output` is False.
 
     With batch norm, `training` standardizes with the batch's statistics (and updates the
     running ones); otherwise with the running statistics, as a test does. With `out` (from
@@ -257,13 +287,22 @@ def forward(
     z = _side_by_side(side_by_side, mlp.n_nets)  # (K, batch, fan_out), a view
     cache.norms = []
     for layer, w_tilde in enumerate(mlp.blocks[1:]):
-        if mlp.norm is not None:
-            z = _normalize(mlp.norm, layer, z, training, cache.norms)
-        cache.z[layer] = z
-        cache.a[layer][...] = mlp.activation.fn(z)  # into x̃ of the next layer
+        _hidden_layer(mlp, layer, z, training, cache)  # a into x̃ of the next layer
         z = np.matmul(cache.inputs[layer + 1], w_tilde, out=cache.z_buffers[layer + 1])
-    cache.z[-1] = z
-    return z, cache
+    if mlp.linear_output:
+        cache.z[-1] = z
+        return z, cache
+    _hidden_layer(mlp, len(mlp.blocks) - 1, z, training, cache)
+    return cache.a[-1], cache
+
+
+def _hidden_layer(mlp: MLP, layer: int, z: FloatArray, training: bool, cache: Cache) -> None:
+    """a = f(z), or f(γ·x̂ + β) with batch norm, into `cache.a[layer]`; f's input into
+    `cache.z[layer]`."""
+    if mlp.norm is not None:
+        z = _normalize(mlp.norm, layer, z, training, cache.norms)
+    cache.z[layer] = z
+    cache.a[layer][...] = mlp.activation.fn(z)
 
 
 def _normalize(
@@ -291,33 +330,35 @@ def backward(
     dlogits: FloatArray,
     out: Grads | None = None,
     dzs: list[FloatArray] | None = None,
+    slopes: list[FloatArray] | None = None,
 ) -> Grads:
-    """Gradients of the loss whose gradient with respect to the logits is `dlogits`.
+    """Gradients of the loss whose gradient with respect to the logits is `dlogits` (with
+    respect to the last layer's a if `mlp.linear_output` is False).
 
     Skips the input's own gradient (nothing learns from it), the most expensive product.
     With `out` (from `zeros_like_grads`), the gradients are written into its arrays: a training
     loop then reuses the same memory every step. A list `dzs` is filled with ∂L/∂z
     (K, batch, units) of every hidden layer, the first layer first (z before batch norm, if
-    any), for the race's telemetry: references to the step's own arrays (buffers of `cache`
-    without batch norm), valid until the next pass overwrites them.
+    any), for the race's telemetry and the forward experiment: references to the step's own
+    arrays (buffers of `cache` without batch norm), valid until the next pass overwrites them.
+    A list `slopes` is filled likewise with f'(z) of every hidden layer (K, batch, units), so
+    that a caller need not evaluate f' again.
     """
     grads = zeros_like_grads(mlp) if out is None else out
     n_layers = len(mlp.weights)
     dz = dlogits
+    if not mlp.linear_output:  # the last layer is a hidden one: start from its ∂L/∂a
+        dz = _dz_buffer(cache, n_layers - 1, mlp.n_nets)
+        dz[...] = dlogits
+        dz = _hidden_backward(mlp, cache, n_layers - 1, dz, grads, slopes)
+        if dzs is not None:
+            dzs.insert(0, dz)
     for layer in range(n_layers - 1, 0, -1):
         a_prev = cache.inputs[layer]  # x̃ = [a, 1], so that dW̃ = x̃ᵀ dz holds db as its last row
         np.matmul(a_prev.transpose(0, 2, 1), dz, out=grads.blocks[layer])  # (K, fan_in+1, fan_out)
-        dz_prev = cache.dz_buffers[layer - 1]
-        if layer == 1:  # the first layer's in its (batch, K·fan_out) layout, as a view
-            dz_prev = _side_by_side(dz_prev, mlp.n_nets)
+        dz_prev = _dz_buffer(cache, layer - 1, mlp.n_nets)
         np.matmul(dz, mlp.weights[layer].transpose(0, 2, 1), out=dz_prev)  # (K, batch, fan_in)
-        dz_prev *= mlp.activation.grad(cache.z[layer - 1])  # da → dz, in place
-        if mlp.norm is not None:  # back through γ·x̂ + β and the batch statistics
-            dz_prev, dgamma, dbeta = batchnorm.batch_norm_backward(
-                dz_prev, cache.norms[layer - 1], mlp.norm.gammas[layer - 1]
-            )
-            grads.gammas[layer - 1][...], grads.betas[layer - 1][...] = dgamma, dbeta
-        dz = dz_prev
+        dz = _hidden_backward(mlp, cache, layer - 1, dz_prev, grads, slopes)
         if dzs is not None:
             dzs.insert(0, dz)
     batch = dz.shape[1]
@@ -326,3 +367,38 @@ def backward(
     dz_side_by_side = np.ascontiguousarray(dz.transpose(1, 0, 2)).reshape(batch, -1)
     np.matmul(cache.inputs[0].T, dz_side_by_side, out=first_layer_matrix(grads.blocks[0]))
     return grads
+
+
+def _dz_buffer(cache: Cache, layer: int, n_nets: int) -> FloatArray:
+    """Where backward writes hidden layer `layer`'s ∂L/∂z (K, batch, units): the first
+    layer's in its (batch, K·fan_out) layout, as a view."""
+    buffer = cache.dz_buffers[layer]
+    return _side_by_side(buffer, n_nets) if layer == 0 else buffer
+
+
+def _hidden_backward(
+    mlp: MLP,
+    cache: Cache,
+    layer: int,
+    da: FloatArray,
+    grads: Grads,
+    slopes: list[FloatArray] | None = None,
+) -> FloatArray:
+    """∂L/∂z of hidden layer `layer` from its ∂L/∂a (`da`, overwritten): da · f'(z), then back
+    through γ·x̂ + β and the batch statistics (writing ∂L/∂γ and ∂L/∂β into `grads`); f'(z)
+    goes to the front of `slopes`, if given."""
+    act = mlp.activation
+    if act.grad_of_output is None:
+        slope = act.grad(cache.z[layer])
+    else:  # the same slopes from f's output: no exp or tanh evaluated again
+        slope = act.grad_of_output(cache.a[layer])
+    if slopes is not None:
+        slopes.insert(0, slope)
+    da *= slope  # da → dz, in place
+    if mlp.norm is None:
+        return da
+    dz, dgamma, dbeta = batchnorm.batch_norm_backward(
+        da, cache.norms[layer], mlp.norm.gammas[layer]
+    )
+    grads.gammas[layer][...], grads.betas[layer][...] = dgamma, dbeta
+    return dz

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import ParamSpec, TypeVar
 
-from threadpoolctl import OpenBLASController, threadpool_limits
+from threadpoolctl import OpenBLASController, ThreadpoolController
 
 # How long the reporting thread sleeps at most between looks, in seconds: a job that dies
 # without notifying is noticed within this time.
@@ -42,6 +42,9 @@ class _SharedBlasLimit:
     threadpoolctl (3.8) lets only the thread that set an OpenBLAS limit change it again, so
     independent `with` blocks in the callers' threads would ignore each other and restore out
     of order (a race left on two spinning BLAS threads, or the process on one for good).
+
+    The libraries are looked up once, at the first call (`_blas_controller`): a lookup scans
+    every loaded library, ~0.8 ms, as much as a whole forward experiment should take.
     """
 
     def __init__(self) -> None:
@@ -85,11 +88,17 @@ def _hold_one_blas_thread(limited: threading.Event, release: threading.Event) ->
         clear_control = getattr(OpenBLASController, "clear_controlling_thread", None)
         if clear_control is not None:
             clear_control(force=True)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             limited.set()
             release.wait()
     finally:
         limited.set()  # never leave the first caller waiting
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The thread pools of the libraries loaded when core first limits them (NumPy's BLAS)."""
+    return ThreadpoolController()
 
 
 one_blas_thread = _SharedBlasLimit()

@@ -85,31 +85,55 @@ def predicted_stds(
         gain = _unit_variance_gain(input_second_moment, layer=1)
     else:
         gain = width * weight_variance  # n · Var(W)
-    q = min(gain * input_second_moment, _MAX_VARIANCE)
-    pre_variances, f_input_variances, act_stds, gains = [], [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(n_layers):
-            gains.append(gain)
-            pre_variances.append(q)
-            q_f = 1.0 if batch_norm else q  # the variance of f's input
-            f_input_variances.append(q_f)
-            mean = gaussian_mean(act.fn, q_f)
-            second = gaussian_mean(lambda z: act.fn(z) ** 2, q_f)
-            variance = max(second - mean**2, 0.0)
-            act_stds.append(math.sqrt(variance))
-            if unit_variance:  # the next W is scaled so that E[z²] = n·Var(W)·E[a²] = 1
-                gain = _unit_variance_gain(second, layer=len(pre_variances) + 1)
-            # Batch norm sees each unit's variance over the batch: the mean of a is removed.
-            q = min(gain * (variance if batch_norm else second), _MAX_VARIANCE)
+        forward = _forward(act, gain, input_second_moment, n_layers, batch_norm, unit_variance)
+        pre_variances, f_input_variances, gains, act_stds = forward
         grad_var, grad_stds = 1.0, []
-        layers = zip(pre_variances[::-1], f_input_variances[::-1], gains[::-1], strict=True)
-        for q, q_f, gain in layers:
-            grad_var *= gaussian_mean(lambda z: act.grad(z) ** 2, q_f)
+        # E[f'(z)²] of every layer at once: one evaluation of f' on (n_layers, grid).
+        slopes = _gaussian_means(lambda z: act.grad(z) ** 2, f_input_variances[::-1])
+        for q, slope, gain in zip(pre_variances[::-1], slopes, gains[::-1], strict=True):
+            grad_var *= float(slope)
             if batch_norm:
                 grad_var /= q + EPS
             grad_stds.append(math.sqrt(grad_var))  # Var(δ_l)
             grad_var *= gain  # Var(g_{l-1})
     return PredictedStds(np.array(act_stds), np.array(grad_stds[::-1]))
+
+
+def _forward(
+    act: Activation,
+    gain: float,
+    input_second_moment: float,
+    n_layers: int,
+    batch_norm: bool,
+    unit_variance: bool,
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Per layer: Var(z), the variance of f's input, n · Var(W) and the std of a."""
+    q = min(gain * input_second_moment, _MAX_VARIANCE)
+    pre_variances, f_input_variances, gains, act_stds = [], [], [], []
+    moments = {}  # by the variance of f's input: batch norm's is 1 at every layer
+    for _ in range(n_layers):
+        gains.append(gain)
+        pre_variances.append(q)
+        q_f = 1.0 if batch_norm else q  # the variance of f's input
+        f_input_variances.append(q_f)
+        if q_f not in moments:  # E[f(z)] and E[f(z)²], from one evaluation of f
+            f = act.fn(math.sqrt(q_f) * _T)
+            moments[q_f] = float(np.sum(f * _PHI)), float(np.sum(f**2 * _PHI))
+        mean, second = moments[q_f]
+        variance = max(second - mean**2, 0.0)
+        act_stds.append(math.sqrt(variance))
+        if unit_variance:  # the next W is scaled so that E[z²] = n·Var(W)·E[a²] = 1
+            gain = _unit_variance_gain(second, layer=len(pre_variances) + 1)
+        # Batch norm sees each unit's variance over the batch: the mean of a is removed.
+        q = min(gain * (variance if batch_norm else second), _MAX_VARIANCE)
+    return pre_variances, f_input_variances, gains, act_stds
+
+
+def _gaussian_means(fn, variances: list[float]) -> FloatArray:  # type: ignore[no-untyped-def]
+    """E[fn(z)] for z ~ N(0, v), for every v of `variances` at once."""
+    z = np.sqrt(np.array(variances))[:, np.newaxis] * _T  # (len(variances), grid)
+    return np.sum(fn(z) * _PHI, axis=1)
 
 
 def _unit_variance_gain(second_moment: float, *, layer: int) -> float:

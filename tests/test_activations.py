@@ -143,3 +143,14 @@ def test_activation_spec_refuses_bad_fields(field: str, value: object, message: 
 
     with pytest.raises(ValueError, match=message):
         replace(ACTIVATIONS["tanh"], **{field: value})
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if ACTIVATIONS[n].grad_of_output is not None])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_grad_of_output_is_grad_bit_for_bit(name: str, dtype: type) -> None:
+    """Backward takes f' from the forward pass's a where it can: the slopes must not change."""
+    act = ACTIVATIONS[name]
+    z = np.concatenate([_probe_points(dtype), np.random.default_rng(0).normal(0, 5, 1000)])
+    z = z.astype(dtype)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(act.grad_of_output(act.fn(z)), act.grad(z))

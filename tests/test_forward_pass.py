@@ -8,18 +8,19 @@ import warnings
 import numpy as np
 import pytest
 
-from core import batchnorm
 from core.activations import get_activation
 from core.diagnosis import diagnose
 from core.forward_pass import (
     _backward,
     _mean_std,
+    _network,
     _shared_range,
     _weight_grad_std,
     activation_histograms,
     uniform_histogram,
 )
-from core.initializers import normal_std
+from core.initializers import constant, get_initializer, normal_std
+from core.mlp import forward
 from tests.gradcheck import numeric_grad
 
 
@@ -236,15 +237,14 @@ def test_exploding_backward_pass_stays_finite_or_labelled() -> None:
 def test_backward_overflow_is_labelled_with_empty_histograms() -> None:
     """A gradient that leaves float32's range stops the backward pass at that layer."""
     rng = np.random.default_rng(0)
-    act = get_activation("linear")
-    weights = [np.full((4, 4), 1e20, np.float32)] * 3
-    inputs = [rng.standard_normal((5, 4), dtype=np.float32)] * 3
+    x = rng.standard_normal((5, 4), dtype=np.float32)
+    linear = get_activation("linear")
+    mlp, cache = _network(np.random.SeedSequence(0), constant(1e4), linear, x, 3, batch_norm=False)
     with np.errstate(over="ignore", invalid="ignore"):  # as activation_histograms calls it
-        slopes = [act.grad(x) for x in inputs]
-        deltas, weight_grad_stds, overflow = _backward(inputs, weights, slopes, [], inputs[0])
-    assert overflow == 1  # layer 3 and 2 are fine, layer 1's gradient is ~1e40
+        deltas, weight_grad_stds, overflow = _backward(mlp, cache, np.full_like(x, 1e30))
+    assert overflow == 1  # layer 3 and 2 are fine (1e30, 4e34), layer 1's gradient is ~1e39
     assert deltas[0] is None and deltas[1] is not None
-    assert np.isnan(weight_grad_stds[0])
+    assert np.isnan(weight_grad_stds[0]) and np.isfinite(weight_grad_stds[1])
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
@@ -261,28 +261,30 @@ def test_batch_norm_makes_every_layer_alike_whatever_the_weight_scale(activation
     assert small.batch_norm and not plain.batch_norm
 
 
-def test_batch_norm_backward_matches_finite_differences(rng: np.random.Generator) -> None:
-    """∂L/∂z of layer 1 (before its batch norm) for L = Σ g · a_2, two tanh layers with batch
-    norm, against central differences of L as a function of z_1."""
-    act = get_activation("tanh")
-    z1 = rng.standard_normal((6, 3))
-    w2 = rng.standard_normal((3, 3))
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sigmoid"])
+def test_backward_statistics_match_finite_differences(
+    activation: str, batch_norm: bool, rng: np.random.Generator
+) -> None:
+    """The experiment's ∂L/∂z of every layer, by the shared backward pass, against central
+    differences: with L = Σ g · a_top, ∂L/∂W_l = a_{l-1}ᵀ δ_l, so each layer's δ is checked
+    through ∂L/∂W_l (with batch norm, through the batch statistics); and the reported std of
+    ∂L/∂W is that matrix's std / n_samples."""
+    x = rng.standard_normal((6, 3))
     g = rng.standard_normal((6, 3))
-
-    def layers(z: np.ndarray) -> tuple[list, list, list, list]:
-        norm1, _, _ = batchnorm.standardize(z)
-        a1 = act.fn(norm1.x_hat)
-        norm2, _, _ = batchnorm.standardize(a1 @ w2)
-        return [z, a1], [np.eye(3), w2], [norm1, norm2], [act.grad(n.x_hat) for n in (norm1, norm2)]
+    init, act = get_initializer("glorot_normal"), get_activation(activation)
+    mlp, cache = _network(np.random.SeedSequence(1), init, act, x, 3, batch_norm=batch_norm)
+    deltas, weight_grad_stds, overflow = _backward(mlp, cache, g)
+    assert overflow is None
 
     def loss() -> float:
-        _, _, norms, _ = layers(z1)
-        return float((g * act.fn(norms[1].x_hat)).sum())
+        return float((g * forward(mlp, x)[0][0]).sum())
 
-    inputs, weights, norms, slopes = layers(z1)
-    deltas, _, overflow = _backward(inputs, weights, slopes, norms, g)
-    assert overflow is None
-    np.testing.assert_allclose(deltas[0], numeric_grad(loss, z1), rtol=1e-6, atol=1e-9)
+    inputs = [x, *(a[0].copy() for a in cache.a[:-1])]
+    for layer, (a_prev, delta) in enumerate(zip(inputs, deltas, strict=True)):
+        numeric = numeric_grad(loss, mlp.weights[layer][0])
+        np.testing.assert_allclose(a_prev.T @ delta, numeric, rtol=1e-5, atol=1e-8)
+        assert weight_grad_stds[layer] == pytest.approx(numeric.std() / len(x), rel=1e-5)
 
 
 def test_weight_gradient_std_is_finite_where_its_float32_product_overflows() -> None:
@@ -344,7 +346,6 @@ def test_uniform_histogram_counts_float64_values_near_its_range() -> None:
 
 def test_activation_histograms_in_float64_near_its_range_are_finite_or_marked() -> None:
     """Constant 1e15 weights in float64: every layer multiplies by ~1e17 until overflow."""
-    from core.initializers import constant
 
     result = activation_histograms(
         "linear", constant(1e15), n_layers=25, width=100, n_samples=5, dtype=np.float64
@@ -427,7 +428,6 @@ def test_activation_histograms_refuses_orthogonal_qrs_beyond_the_budget() -> Non
 def test_histogram_edges_increase_for_values_equal_but_for_rounding() -> None:
     """Constant weights give one value per layer up to float64 rounding (a spread of 1e-48 at
     3.5e-32): bins cut from that spread shared their edges."""
-    from core.initializers import constant
 
     result = activation_histograms(
         "leaky_relu", constant(-1e-30), n_layers=1, width=14, n_samples=1, bins=2, dtype=np.float64
