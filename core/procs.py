@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
+import mmap
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -287,12 +289,12 @@ class WorkerPool:
         """`n` workers for a race, idle ones first; `ProcessesUnavailable` if a new one
         cannot be started (the ones taken are given back)."""
         with self._lock:
-            workers = [w for w in self._idle if w.healthy][:n]
-            for w in self._idle:
-                if w not in workers:
-                    w.stop(0)
-            self._idle = []
+            unfit = [w for w in self._idle if not w.healthy]
+            fit = [w for w in self._idle if w.healthy]
+            workers, self._idle = fit[:n], fit[n:]
             self._busy.update(workers)
+        for w in unfit:
+            w.stop(0)
         try:
             while len(workers) < n:
                 worker = _Worker()
@@ -472,3 +474,37 @@ def _stopping(
                 if not done:  # stuck: it cannot be trusted with another race
                     workers[j].kill()
                     race.dead.append(workers[j])
+
+
+def _meet_rounds(meeting: ProcessMeeting, rounds: int, counter: Counter, job: int) -> None:
+    """Meet `rounds` times (`meeting_seconds`)."""
+    for _ in range(rounds):
+        meeting.wait(job)
+    counter.advance(job, 1)
+
+
+def meeting_seconds(rounds: int = 2000) -> float:
+    """Seconds one meeting of two worker processes takes, both arriving at once (a split race
+    meets twice a step); NaN where processes cannot be used."""
+    from core.shared import Arena  # deferred: only this measurement needs an arena here
+
+    workers_pool = pool()
+    if workers_pool is None:
+        return float("nan")
+    arena = Arena(segment_bytes=mmap.PAGESIZE)
+    stop, broken = arena.full(1, 0, np.uint8), arena.full(1, 0, np.uint8)
+    meeting = ProcessMeeting(2, broken)
+    exports = Exports(arena)
+    meeting.share(exports)
+    workers = workers_pool.take(2)
+    try:
+        tasks = [functools.partial(_meet_rounds, meeting, rounds)] * 2
+        run_in_processes(workers, tasks, exports, stop, [meeting], 1, 1, None)  # warm
+        start = time.perf_counter()
+        run_in_processes(workers, tasks, exports, stop, [meeting], 1, 1, None)
+        return (time.perf_counter() - start) / rounds
+    finally:
+        workers_pool.give_back(workers)
+        exports.close()
+        meeting.close()
+        arena.close()

@@ -1,13 +1,14 @@
 """The book's §6.2.4 experiment: train one MLP per initializer on MNIST, on identical batches.
 
-Networks are stacked (see `core.mlp`) into one group per worker thread (see `core.parallel`);
-every group draws the same mini-batches, so only the initialization differs. With several
-seeds, each initializer trains once per seed: seed r draws every initializer's weights from
-the same r-th stream, and all of them still see the same batches, so the spread across seeds
-is the spread due to the draw of the initial weights alone. A network whose loss turns NaN or
-inf is reported as diverged at that step, not raised; the others carry on. So is a network
-whose loss stayed finite but whose parameters or test outputs are not, at the last step: it
-has no test accuracy, never the 10 % that argmax over NaN logits would give.
+Networks are stacked (see `core.mlp`) into one group per worker (`core.workers`: processes,
+or threads where processes cannot start); every group draws the same mini-batches, so only
+the initialization differs. With several seeds, each initializer trains once per seed: seed r
+draws every initializer's weights from the same r-th stream, and all of them still see the
+same batches, so the spread across seeds is the spread due to the draw of the initial weights
+alone. A network whose loss turns NaN or inf is reported as diverged at that step, not raised;
+the others carry on. So is a network whose loss stayed finite but whose parameters or test
+outputs are not, at the last step: it has no test accuracy, never the 10 % that argmax over
+NaN logits would give.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """
@@ -148,10 +149,12 @@ def train_compare(
     if `batch_norm`; each step draws `batch_size` training digits with replacement (as the
     book does) from a stream seeded by `seed`. Seed replicate 0 is the run `seeds=1` gives.
     `on_progress` is called every `progress_every` steps and after the last one, always from
-    the caller's thread. The work is split over `workers` threads (default: the usable cores,
-    at most 2), by networks or by batch rows (see `_teams`); a run is bit for bit the same
-    for a given number of workers, and the same up to float rounding for another number
-    (a batch split into rows sums its gradient in another order). BLAS runs on one thread
+    the caller's thread, which computes nothing while the workers train. The work is split
+    over `workers` worker processes (default: the usable cores, at most 2; threads where no
+    process can start, with the same results), by networks or by batch rows (see `_plan`); a
+    run is bit for bit the same for a given number of workers, and the same up to float
+    rounding for another number (a batch split into rows sums its gradient in another order).
+    A worker process that dies raises `core.procs.WorkerDied`. BLAS runs on one thread
     meanwhile, and gets the process's own setting back at the end. With `telemetry`, every
     layer of every network is measured at each checkpoint (`core.telemetry`), on the whole
     batch however it is split. A data-dependent initializer (LSUV) rescales its draw on one
@@ -400,7 +403,7 @@ def _seed_sequences(seed: int, seeds: int) -> tuple[np.random.SeedSequence, ...]
 
 
 def default_workers() -> int:
-    """One worker thread per core this process may use, at most 2 (this app's target)."""
+    """One worker per core this process may use, at most 2 (this app's target)."""
     return max(1, min(2, len(os.sched_getaffinity(0))))
 
 
@@ -435,7 +438,7 @@ class _Run:
 
 @dataclass(eq=False)
 class _Team:
-    """Worker threads that train the same stacked networks, each on its own rows of every batch.
+    """Workers that train the same stacked networks, each on its own rows of every batch.
 
     A team of one is a plain worker. In a larger team each member runs forward and backward on
     its rows; then, once every member's gradient is in, it adds the others' to its own over its
@@ -517,12 +520,16 @@ def _make_team(run: _Run, group: IntArray, members: int) -> _Team:
     recorder = None
     if run.telemetry is not None:
         recorder = Recorder(run.telemetry, group, mlp, rows, memory)
+
+    def gradient() -> Grads:
+        return grads_on(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype))
+
     return _Team(
         nets=group,
         mlp=mlp,
         rows=rows,
         parts=_slices(mlp.flat.size, members),
-        grads=[grads_on(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype)) for _ in range(members)],
+        grads=[gradient() for _ in range(members)],
         losses=memory.full((members, len(group)), 0, mlp.flat.dtype),
         meeting=Meeting(members) if members > 1 else None,
         recorder=recorder,
@@ -550,7 +557,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: Counter, job: int
     data = run.data
     writer = member == 0
     checkpoint_index = {int(step): c for c, step in enumerate(run.checkpoints)}
-    _count_units(run, team, member, 0)
+    _count_units(run, team, mlp, member, 0)
     mine = team.rows[member]
     cache = empty_cache(mlp, mine.stop - mine.start)
     pixels = np.empty(cache.x.shape, dtype=np.uint8)
@@ -587,7 +594,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: Counter, job: int
             if recording is not None:  # every member's sums and the whole update are in
                 recording.record(member, step, mlp, alive)
             if step in checkpoint_index:
-                _count_units(run, team, member, checkpoint_index[step])
+                _count_units(run, team, mlp, member, checkpoint_index[step])
             if not counter.advance(job, step):
                 return
         if writer:
@@ -603,14 +610,14 @@ def _meet(team: _Team, member: int) -> bool:
     return True
 
 
-def _count_units(run: _Run, team: _Team, member: int, checkpoint: int) -> None:
+def _count_units(run: _Run, team: _Team, mlp: MLP, member: int, checkpoint: int) -> None:
     """Distinct units of the hidden layers of the team's networks at one checkpoint: this
     member's share of the (network, layer) pairs, first layers first (they cost the most).
 
     Shared, because counting is no small part of a race (about 0.2-0.4 s of W's, measured)
     and a partner waiting for it would idle meanwhile.
     """
-    weights, biases = team.mlp.weights[:-1], team.mlp.biases[:-1]
+    weights, biases = mlp.weights[:-1], mlp.biases[:-1]
     pairs = [(i, layer) for layer in range(len(weights)) for i in range(len(team.nets))]
     for i, layer in pairs[member :: team.members]:
         count = distinct_units(weights[layer][i], biases[layer][i])
