@@ -171,9 +171,12 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
         if message is None:
             break
         payload, n_fds, job = message
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            fds = multiprocessing.reduction.recvfds(sock, n_fds) if n_fds else []
-        conn.send(_run_task(Imports(fds), payload, conn, job))
+        try:
+            with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                fds = multiprocessing.reduction.recvfds(sock, n_fds) if n_fds else []
+            conn.send(_run_task(Imports(fds), payload, conn, job))
+        except OSError:  # the caller has gone
+            break
     del limit
 
 
@@ -338,7 +341,8 @@ _pool: WorkerPool | None = None
 def processes_possible() -> bool:
     """Whether worker processes can work here: an interpreter to start, and a way to pass
     descriptors to a running process."""
-    return bool(sys.executable) and multiprocessing.reduction.HAVE_SEND_HANDLE
+    posix = os.name == "posix"  # meetings `select` on pipes
+    return posix and bool(sys.executable) and multiprocessing.reduction.HAVE_SEND_HANDLE
 
 
 def pool() -> WorkerPool | None:
