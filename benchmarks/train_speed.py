@@ -4,11 +4,13 @@ W: 3 networks (std_0.01, lecun_normal, he_normal) x 2,000 iterations, 784-100-10
 ReLU, batch 128, SGD lr 0.01, on 60,000 training digits. Prints, as medians of runs that
 alternate so that a busy machine slows each alike:
 
-- core on two worker threads (the default) and on one, and their ratio;
+- core on two worker processes (the default) and on one, and their ratio, with the CPU time
+  and blocking waits of the workers;
 - PyTorch (float32, 2 threads, written the way a PyTorch user would) and core's ratio to it;
 - the sgemm rate on one and two threads, and W's FLOP bound at the two-thread rate;
-- where one step's time goes (GEMMs, elementwise work, call overhead, the split over two
-  workers), measured on W's own shapes.
+- where one step's time goes (GEMMs, elementwise work, call overhead), measured on W's own
+  shapes; what the race adds to it (checkpoints, scoring); and what splitting the batch's
+  rows over two worker processes costs (two meetings a step, skew).
 
 With --busy, W also runs beside a CPU-bound process (a Python busy loop) competing for one of
 the two cores, and the slowdown is printed. With --batch-norm, every hidden layer of both is
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
 import statistics
 import subprocess
@@ -43,6 +46,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import core
+from core import procs, symmetry, telemetry, training
 from core.activations import ACTIVATIONS
 from core.initializers import INITIALIZERS
 from core.losses import softmax_cross_entropy
@@ -104,19 +108,47 @@ def training_digits() -> core.Dataset:
 
 @dataclass(frozen=True)
 class CoreRun:
-    """One run of W in core: wall seconds, CPU seconds of the whole process, and how often
-    a thread blocked (voluntary context switches: waiting for a partner, or for the GIL)."""
+    """One run of W in core: wall seconds, CPU seconds of this process and its workers, and
+    how often they blocked (voluntary context switches: a worker waiting for its partner)."""
 
     seconds: float
     cpu: float
     blocked: int
 
 
+def _usage() -> dict[int, tuple[float, int]]:
+    """CPU seconds and voluntary context switches so far, per process: this one (key 0) and
+    core's worker processes (read from /proc: they outlive a race, so rusage never counts
+    them)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    usage = {0: (own.ru_utime + own.ru_stime, own.ru_nvcsw)}
+    pool = procs.pool()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pool.pids() if pool is not None else []:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        cpu = (int(stat[11]) + int(stat[12])) / tick  # utime, stime
+        usage[pid] = (cpu, int(status.split("voluntary_ctxt_switches:")[1].split()[0]))
+    return usage
+
+
+def _used(before: dict[int, tuple[float, int]]) -> tuple[float, int]:
+    """CPU seconds and voluntary context switches since `before`, of every process alive now
+    (one started meanwhile counts from zero)."""
+    after = _usage()
+    cpu = sum(c - before.get(pid, (0.0, 0))[0] for pid, (c, _) in after.items())
+    blocked = sum(b - before.get(pid, (0.0, 0))[1] for pid, (_, b) in after.items())
+    return cpu, blocked
+
+
 def run_core(
     data: core.Dataset, iterations: int, batch_norm: bool, workers: int, telemetry: bool
 ) -> CoreRun:
     """core.train_compare on W (training and the final test pass)."""
-    cpu, blocked = time.process_time(), _blocked()
+    before = _usage()
     result = core.train_compare(
         list(INITIALIZERS_W),
         iterations=iterations,
@@ -125,15 +157,10 @@ def run_core(
         workers=workers,
         telemetry=telemetry,
     )
-    cpu, blocked = time.process_time() - cpu, _blocked() - blocked
+    cpu, blocked = _used(before)
     if any(s is not None for steps in result.diverged_at.values() for s in steps):
         raise RuntimeError(f"a network diverged: {result.diverged_at}")
     return CoreRun(result.seconds, cpu, blocked)
-
-
-def _blocked() -> int:
-    """Voluntary context switches of this process so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 def make_torch_run(data: core.Dataset, iterations: int, batch_norm: bool):  # type: ignore[no-untyped-def]
@@ -321,6 +348,7 @@ def main() -> None:
         runs["torch"] = torch_run
     if args.busy:
         runs["two, busy"] = lambda: with_busy_core(core_run(2))
+    run_core(data, 10, args.batch_norm, 2, True)  # the worker processes started and warm
     seen: dict[str, list[CoreRun | float]] = {name: [] for name in runs}
     for repeat in range(args.repeats):
         # Alternate the order, so that none always runs on a warmer machine.
@@ -380,12 +408,48 @@ def main() -> None:
     )
 
 
+def race_extras(data: core.Dataset, iterations: int) -> dict[str, float]:
+    """Seconds of what a race does beside its steps, on W's networks: scoring the test digits
+    (once), and at every checkpoint counting the distinct units and summing the telemetry of
+    one batch (best of three)."""
+    mlp, cache, _ = _stack(SIZES, BATCH)
+    cache.x[...] = data.x_train[:BATCH] * PIXEL_SCALE
+    forward(mlp, cache.x, out=cache)
+    dzs: list[np.ndarray] = []
+    backward(mlp, cache, cache.z[-1], out=zeros_like_grads(mlp), dzs=dzs)
+    edges = np.repeat(np.linspace(0, 12, telemetry.HISTOGRAM_BINS + 1)[None], mlp.n_nets, axis=0)
+
+    def count_units() -> None:
+        for w, b in zip(mlp.weights[:-1], mlp.biases[:-1], strict=True):
+            for k in range(mlp.n_nets):
+                symmetry.distinct_units(w[k], b[k])
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        best = {
+            "scoring": min(_timed(lambda: training._test_accuracy(mlp, data)) for _ in range(3)),
+            "unit counts": min(_timed(count_units) for _ in range(3)),
+            "telemetry sums": min(
+                _timed(lambda: telemetry._Partials.of_rows(mlp, cache, dzs, edges))
+                for _ in range(3)
+            ),
+        }
+    checkpoints = len(range(50, iterations, 50)) + 2  # train_compare's default progress_every
+    return {
+        "scoring the test digits, once": best["scoring"],
+        f"counting units, {checkpoints} checkpoints": best["unit counts"] * checkpoints,
+        f"telemetry sums, {checkpoints} checkpoints": best["telemetry sums"] * checkpoints,
+    }
+
+
 def print_breakdown(
     data: core.Dataset, iterations: int, one: float, two: float, rate_2: float
 ) -> None:
-    """Where a step of W goes: one worker's step measured alone, then the split's cost."""
+    """Where a step of W goes: one worker's step measured alone, what the race adds, then the
+    split's cost."""
     parts = step_breakdown(data, steps=max(50, min(300, iterations // 4)))
     step = float(parts["step"])
+    extras = race_extras(data, iterations)
+    meeting = procs.meeting_seconds()
     one, two = one / iterations, two / iterations
     flops = workload_flops(1) / 1e9
     print(f"one step of W, 3 networks (ms): 1 worker {one * 1e3:.3f}, 2 workers {two * 1e3:.3f}")
@@ -396,8 +460,15 @@ def print_breakdown(
     phases = parts["phases"]
     assert isinstance(phases, dict)
     print("    by phase: " + ", ".join(f"{k} {v * 1e3:.3f}" for k, v in phases.items()))
+    print(f"  the race's 1-worker step beyond it     {(one - step) * 1e3:7.3f}")
+    for name, seconds in extras.items():
+        print(f"    {name:36}{seconds / iterations * 1e3:7.3f}  ({seconds:.3f} s a race)")
+    rest = one - step - sum(extras.values()) / iterations
+    print(f"    the rest (reports, bookkeeping, noise){rest * 1e3:7.3f}")
     print(f"  2 workers: half a 1-worker step        {one / 2 * 1e3:7.3f}")
-    print(f"    plus the split (meetings, GIL, skew) {(two - one / 2) * 1e3:7.3f}")
+    print(f"    plus the split                       {(two - one / 2) * 1e3:7.3f}")
+    print(f"      two meetings of 2 processes        {2 * meeting * 1e3:7.3f}")
+    print(f"      the rest (calls not halved, skew)  {(two - one / 2 - 2 * meeting) * 1e3:7.3f}")
     print(
         f"  GEMMs alone: {flops / float(parts['GEMMs']):.0f} GFLOP/s on one thread; "
         f"at the two-thread sgemm rate a step needs {flops / rate_2 * 1e3:.3f}"

@@ -17,6 +17,7 @@ import math
 import mmap
 import os
 import stat
+import weakref
 import zlib
 from typing import BinaryIO
 
@@ -30,6 +31,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 IMAGE_SHAPE = (28, 28)
 MAX_COUNT = 60_000  # MNIST's largest split, its training set
 _GUNZIP_CHUNK = 1 << 20  # bytes decompressed at a time into the preallocated array
+
+# The file behind each live mapping `read_idx` made, (path, device, inode): worker processes
+# map the same file instead of receiving a copy of its digits (`mapped_file`).
+_MAPPED: weakref.WeakKeyDictionary[mmap.mmap, tuple[str, int, int]] = weakref.WeakKeyDictionary()
 
 
 class MnistError(ValueError):
@@ -74,7 +79,24 @@ def _map_raw(f: BinaryIO, name: str, max_count: int) -> np.ndarray:
         raise _size_error(name, dims, expected, f"has {actual}")
     # The array holds the mapping open (and is read-only, as the mapping is) until it is freed.
     mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    status = os.fstat(f.fileno())
+    _MAPPED[mapped] = (os.path.abspath(name), status.st_dev, status.st_ino)
     return np.frombuffer(mapped, np.uint8, count=math.prod(dims), offset=header).reshape(dims)
+
+
+def mapped_file(a: np.ndarray) -> tuple[str, int, int, int] | None:
+    """(path, device, inode, byte offset of `a` in it) if `a` is a view of a file `read_idx`
+    mapped and still maps, else None."""
+    base: object = a
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if not isinstance(base, memoryview) or not isinstance(base.obj, mmap.mmap):
+        return None
+    source = _MAPPED.get(base.obj)
+    if source is None:
+        return None
+    start = np.frombuffer(base, np.uint8).ctypes.data  # the mapping's first byte
+    return (*source, a.ctypes.data - start)
 
 
 def _gunzip(f: BinaryIO, name: str, max_count: int) -> np.ndarray:

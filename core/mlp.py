@@ -181,6 +181,26 @@ def zeros_like_grads(mlp: MLP) -> Grads:
     return Grads(**_mlp_layout(mlp, flat), flat=flat)
 
 
+def moved_to(mlp: MLP, flat: FloatArray) -> MLP:
+    """The same networks with their parameters copied into `flat` (laid out like `mlp.flat`,
+    in memory worker processes share, say); batch norm's running statistics are kept as is."""
+    flat[...] = mlp.flat
+    layout = _layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None)
+    norm = None
+    if mlp.norm is not None:
+        norm = BatchNorm(
+            layout["gammas"], layout["betas"], mlp.norm.running_means, mlp.norm.running_vars
+        )
+    weights, biases = layout["weights"], layout["biases"]
+    return MLP(weights, biases, mlp.activation, norm, flat=flat, blocks=layout["blocks"])
+
+
+def grads_on(mlp: MLP, flat: FloatArray) -> Grads:
+    """Gradient views of `flat` (zeroed here), laid out like the parameters."""
+    flat.fill(0)
+    return Grads(**_layout(flat, mlp.n_nets, mlp.sizes, mlp.norm is not None), flat=flat)
+
+
 def weight_views(mlp: MLP, flat: FloatArray) -> list[FloatArray]:
     """Every layer's W (K, fan_in, fan_out) as views of `flat`, a vector laid out like
     `mlp.flat` (a copy of the parameters taken before an update, say)."""

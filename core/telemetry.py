@@ -58,6 +58,7 @@ from core.dataset import Dataset
 from core.forward_pass import SATURATION_THRESHOLD
 from core.initializers import Initializer
 from core.mlp import MLP, Cache, weight_views
+from core.shared import PRIVATE, Memory
 from core.theory import gaussian_mean
 from core.types import FloatArray, IntArray
 
@@ -245,23 +246,28 @@ class Recorder:
 
     At a checkpoint's step (`measures(step)`), in the loop's order:
 
-    1. every member, after its backward pass: `measure_rows(member, mlp, cache, dzs)`, sums
-       over its own rows (`_Partials`);
+    1. every member, after its backward pass: `measure_rows(member, step, mlp, cache, dzs)`,
+       sums over its own rows (`_Partials`), stored where every member can read them
+       (`_Slots`: members may be processes);
     2. every member, once every member's sums are in and before its optimizer step:
        `before_update(member, mlp, part)`, its part of the parameters before the update;
-       member 0 also takes the step's sums (references: a member's next `measure_rows`
-       replaces its entry, so what member 0 combines cannot change, however early the others
-       sum their next checkpoint's rows);
     3. every member, once every part of the update is written: `record(member, step, mlp,
        alive)`. Member 0 combines the sums into the whole batch's statistics, as one member
        seeing the whole batch would have computed them, while the others take the largest
        update:data ratios; then each takes its share of the remaining ratios.
 
     Outside a checkpoint's step nothing is called, so a step costs one dict lookup and
-    allocates nothing.
+    allocates nothing. What members exchange lives in `memory`, shared by worker processes.
     """
 
-    def __init__(self, race: RaceTelemetry, nets: IntArray, mlp: MLP, rows: Sequence[slice]):
+    def __init__(
+        self,
+        race: RaceTelemetry,
+        nets: IntArray,
+        mlp: MLP,
+        rows: Sequence[slice],
+        memory: Memory = PRIVATE,
+    ) -> None:
         self.race = race
         self.nets = nets
         self._members = len(rows)
@@ -269,34 +275,31 @@ class Recorder:
         self._columns: dict[int, list[int]] = {}
         for c, step in enumerate(race.steps):
             self._columns.setdefault(int(step), []).append(c)
-        self._partials: list[_Partials | None] = [None] * self._members  # the latest, per member
-        self._step_sums: list[_Partials] = []  # the sums of the step being recorded
-        self._before = np.empty_like(mlp.flat)  # the parameters a checkpoint's step starts from
+        bins = self._edges.shape[1] - 1
+        self._sums = _Slots(memory, self._members, len(nets), mlp.sizes[1:-1], bins)
+        # The parameters a checkpoint's step starts from, each member writing its part.
+        self._before = memory.empty(mlp.flat.shape, mlp.flat.dtype)
         self._before_weights = weight_views(mlp, self._before)
 
     def measures(self, step: int) -> bool:
         """Whether `step` is the step of a checkpoint."""
         return step in self._columns
 
-    def measure_rows(self, member: int, mlp: MLP, cache: Cache, dzs: list[FloatArray]) -> None:
-        """Sum this member's rows of the step's batch: `cache` holds its forward pass and
+    def measure_rows(
+        self, member: int, step: int, mlp: MLP, cache: Cache, dzs: list[FloatArray]
+    ) -> None:
+        """Sum this member's rows of the batch of `step`: `cache` holds its forward pass and
         `dzs` the ∂L/∂z of its backward pass, hidden layers first to last."""
-        self._partials[member] = _Partials.of_rows(mlp, cache, dzs, self._edges)
+        self._sums.store(member, step, _Partials.of_rows(mlp, cache, dzs, self._edges))
 
     def before_update(self, member: int, mlp: MLP, part: slice) -> None:
-        """Copy this member's part of the parameters before the optimizer's step; member 0
-        takes every member's sums of this step."""
+        """Copy this member's part of the parameters before the optimizer's step."""
         self._before[part] = mlp.flat[part]
-        if member == 0:
-            sums = [p for p in self._partials if p is not None]
-            if len(sums) != self._members:
-                raise RuntimeError("a member's sums are missing at a checkpoint")
-            self._step_sums = sums
 
     def record(self, member: int, step: int, mlp: MLP, alive: BoolArray) -> None:
         """Record the checkpoint of `step` for the networks still alive after its divergence
         check (every member holds the same `alive`) and without a NaN activation."""
-        partials = self._step_sums
+        partials = self._sums.load(step)
         # A NaN activation with a finite loss cannot happen, but must not be recorded if it does.
         measured = alive & ~np.any([p.nan for p in partials], axis=0)
         if not measured.any():
@@ -408,6 +411,57 @@ class _Partials:
             "act_counts": sum(p.counts for p in partials),
             "grad_std": grad_std,
         }
+
+
+class _Slots:
+    """Each member's sums of a checkpoint's rows, where every member can read them: two slots
+    a member, chosen by the parity of the step, so that while member 0 still combines one
+    step's sums another member may already store its next checkpoint's (the next step's, at
+    most: it cannot pass the next step's first meeting before member 0 has combined)."""
+
+    def __init__(
+        self, memory: Memory, members: int, n_nets: int, units: Sequence[int], bins: int
+    ) -> None:
+        n_hidden = len(units)
+
+        def slot() -> _Partials:
+            def pairs(dtype: type) -> npt.NDArray[np.generic]:
+                return memory.empty((n_nets, n_hidden), dtype)
+
+            return _Partials(
+                values=memory.empty(n_hidden, np.int64),
+                nan=memory.empty(n_nets, np.bool_),
+                act_sum=pairs(np.float64),
+                act_m2=pairs(np.float64),
+                saturated=pairs(np.int64),
+                always_saturated=[memory.empty((n_nets, u), np.bool_) for u in units],
+                counts=memory.empty((n_nets, n_hidden, bins), np.int64),
+                beyond=pairs(np.int64),
+                grad_sum=pairs(np.float64),
+                grad_m2=pairs(np.float64),
+            )
+
+        self._slots = [(slot(), slot()) for _ in range(members)]
+        self._steps = memory.full((members, 2), -1, np.int64)  # the step each slot holds
+
+    def store(self, member: int, step: int, partials: _Partials) -> None:
+        slot = self._slots[member][step % 2]
+        for name in _ARRAY_FIELDS:
+            getattr(slot, name)[...] = getattr(partials, name)
+        for mine, theirs in zip(slot.always_saturated, partials.always_saturated, strict=True):
+            mine[...] = theirs
+        self._steps[member, step % 2] = step
+
+    def load(self, step: int) -> list[_Partials]:
+        """Every member's sums of `step` (views of the slots)."""
+        if (self._steps[:, step % 2] != step).any():
+            raise RuntimeError(f"a member's sums of step {step} are missing at a checkpoint")
+        return [slots[step % 2] for slots in self._slots]
+
+
+_ARRAY_FIELDS = (
+    "values", "nan", "act_sum", "act_m2", "saturated", "counts", "beyond", "grad_sum", "grad_m2",
+)  # fmt: skip
 
 
 def _pooled_mean_std(

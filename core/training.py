@@ -1,19 +1,21 @@
 """The book's §6.2.4 experiment: train one MLP per initializer on MNIST, on identical batches.
 
-Networks are stacked (see `core.mlp`) into one group per worker thread (see `core.parallel`);
-every group draws the same mini-batches, so only the initialization differs. With several
-seeds, each initializer trains once per seed: seed r draws every initializer's weights from
-the same r-th stream, and all of them still see the same batches, so the spread across seeds
-is the spread due to the draw of the initial weights alone. A network whose loss turns NaN or
-inf is reported as diverged at that step, not raised; the others carry on. So is a network
-whose loss stayed finite but whose parameters or test outputs are not, at the last step: it
-has no test accuracy, never the 10 % that argmax over NaN logits would give.
+Networks are stacked (see `core.mlp`) into one group per worker (`core.workers`: processes,
+or threads where processes cannot start); every group draws the same mini-batches, so only
+the initialization differs. With several seeds, each initializer trains once per seed: seed r
+draws every initializer's weights from the same r-th stream, and all of them still see the
+same batches, so the spread across seeds is the spread due to the draw of the initial weights
+alone. A network whose loss turns NaN or inf is reported as diverged at that step, not raised;
+the others carry on. So is a network whose loss stayed finite but whose parameters or test
+outputs are not, at the last step: it has no test accuracy, never the 10 % that argmax over
+NaN logits would give.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import os
@@ -37,12 +39,15 @@ from core.mlp import (
     backward,
     empty_cache,
     forward,
+    grads_on,
     init_mlp,
+    moved_to,
     network_index,
-    zeros_like_grads,
 )
 from core.optim import OPTIMIZERS, make_optimizer
-from core.parallel import Meeting, StepCounter, run_jobs, with_one_blas_thread
+from core.parallel import Meeting, with_one_blas_thread
+from core.procs import Counter, ProcessMeeting
+from core.shared import PRIVATE, Memory
 from core.symmetry import NOT_COUNTED, distinct_units
 from core.telemetry import HISTOGRAM_BINS, RaceTelemetry, Recorder, Telemetry, allocate
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
@@ -59,6 +64,7 @@ from core.validation import (
     check_positive,
     check_seed,
 )
+from core.workers import Workers
 
 N_CLASSES = 10
 _PIXEL_SCALE = DEFAULT_DTYPE(1 / 255)  # a float32 scalar: uint8 × it is computed in float32
@@ -75,6 +81,7 @@ MAX_NETWORKS = 10_000
 # every loss finite, the parameters after the last step ("parameters") or the test logits
 # they give ("test") were not finite; those two are reported at the last step.
 DivergedIn = Literal["loss", "parameters", "test"]
+_DIVERGED_IN: tuple[DivergedIn, ...] = ("loss", "parameters", "test")  # codes 1, 2, 3; 0: none
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,10 +149,12 @@ def train_compare(
     if `batch_norm`; each step draws `batch_size` training digits with replacement (as the
     book does) from a stream seeded by `seed`. Seed replicate 0 is the run `seeds=1` gives.
     `on_progress` is called every `progress_every` steps and after the last one, always from
-    the caller's thread. The work is split over `workers` threads (default: the usable cores,
-    at most 2), by networks or by batch rows (see `_teams`); a run is bit for bit the same
-    for a given number of workers, and the same up to float rounding for another number
-    (a batch split into rows sums its gradient in another order). BLAS runs on one thread
+    the caller's thread, which computes nothing while the workers train. The work is split
+    over `workers` worker processes (default: the usable cores, at most 2; threads where no
+    process can start, with the same results), by networks or by batch rows (see `_plan`); a
+    run is bit for bit the same for a given number of workers, and the same up to float
+    rounding for another number (a batch split into rows sums its gradient in another order).
+    A worker process that dies raises `core.procs.WorkerDied`. BLAS runs on one thread
     meanwhile, and gets the process's own setting back at the end. With `telemetry`, every
     layer of every network is measured at each checkpoint (`core.telemetry`), on the whole
     batch however it is split. A data-dependent initializer (LSUV) rescales its draw on one
@@ -218,6 +227,9 @@ def train_compare(
     n_nets = len(inits) * seeds  # network k is initializer k // seeds, seed replicate k % seeds
     n_workers = workers if workers is not None else default_workers()
     checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
+    plan = _plan(n_nets, n_workers, batch_size=batch_size, batch_norm=batch_norm)
+    workers_ = Workers.take(sum(members for _, members in plan))
+    memory = workers_.memory
     run = _Run(
         inits=inits,
         activation=act,
@@ -230,59 +242,87 @@ def train_compare(
         batch_norm=batch_norm,
         seed_sequences=_seed_sequences(seed, seeds),
         data=data,
-        losses=np.full((n_nets, iterations), np.nan, dtype=np.float64),
-        diverged_at=[None] * n_nets,
-        diverged_in=[None] * n_nets,
-        accuracy=np.full(n_nets, np.nan),
+        losses=memory.full((n_nets, iterations), np.nan, np.float64),
+        diverged_at=memory.full(n_nets, 0, np.int64),
+        diverged_in=memory.full(n_nets, 0, np.int8),
+        accuracy=memory.full(n_nets, np.nan, np.float64),
         checkpoints=checkpoints,
-        distinct=np.zeros((n_nets, len(checkpoints), len(widths)), dtype=np.int64),
+        distinct=memory.full((n_nets, len(checkpoints), len(widths)), 0, np.int64),
+        memory=memory,
     )
-    if telemetry:
-        run.telemetry = allocate(checkpoints, run.sizes, inits, act, data, seeds, batch_norm)
-    if any(i.data_dependent for i in inits):
-        run.lsuv_batch = training_batch(data, seed, batch_size)
-    start = time.perf_counter()
-    teams = _teams(run, n_workers)
+    try:
+        if telemetry:
+            race = allocate(checkpoints, run.sizes, inits, act, data, seeds, batch_norm)
+            run.telemetry = _moved(race, memory)
+        if any(i.data_dependent for i in inits):
+            run.lsuv_batch = training_batch(data, seed, batch_size)
+        start = time.perf_counter()
+        teams = _teams(run, n_workers)
+        run.lsuv_batch, run.memory = None, PRIVATE  # the workers need neither
 
-    def rows(i: int) -> slice:
-        """Initializer i's networks, one per seed."""
-        return slice(i * seeds, (i + 1) * seeds)
+        def rows(i: int) -> slice:
+            """Initializer i's networks, one per seed."""
+            return slice(i * seeds, (i + 1) * seeds)
 
-    def views(n_checkpoints: int) -> dict[str, Telemetry]:
-        """Each initializer's telemetry over the first checkpoints (none without telemetry)."""
-        if run.telemetry is None:
-            return {}
-        return {n: run.telemetry.view(rows(i), n_checkpoints) for i, n in enumerate(names)}
+        def views(n_checkpoints: int) -> dict[str, Telemetry]:
+            """Each initializer's telemetry over the first checkpoints (none without it)."""
+            if run.telemetry is None:
+                return {}
+            return {n: run.telemetry.view(rows(i), n_checkpoints) for i, n in enumerate(names)}
 
-    def report(step: int) -> None:
-        if on_progress is not None:
-            losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
-            done = int(np.searchsorted(checkpoints, step, side="right"))
-            elapsed = time.perf_counter() - start
-            on_progress(TrainProgress(step, iterations, losses, elapsed, views(done)))
+        def report(step: int) -> None:
+            if on_progress is not None:
+                losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
+                done = int(np.searchsorted(checkpoints, step, side="right"))
+                elapsed = time.perf_counter() - start
+                on_progress(TrainProgress(step, iterations, losses, elapsed, views(done)))
 
-    jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
-    meetings = [t.meeting for t in teams if t.meeting is not None]
-    run_jobs(jobs, iterations, progress_every, report, meetings)
-    seconds = time.perf_counter() - start
-    for k, step in enumerate(run.diverged_at):
-        if step is not None and run.diverged_in[k] is None:
-            run.diverged_in[k] = "loss"
+        jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
+        workers_.run(jobs, teams, data, iterations, progress_every, report)
+        seconds = time.perf_counter() - start
+    finally:
+        workers_.release()
+    _private(run)  # the result's arrays, out of the memory shared with the workers
+    diverged_at = [int(step) or None for step in run.diverged_at]
+    diverged_in: list[DivergedIn | None] = [
+        _DIVERGED_IN[code - 1] if code else None for code in run.diverged_in
+    ]
+    for k, step in enumerate(diverged_at):
+        if step is not None and diverged_in[k] is None:
+            diverged_in[k] = "loss"
             # Zeroed at that step (`_freeze`): what is counted from there on is not its units.
             run.distinct[k, checkpoints >= step] = NOT_COUNTED
 
     return TrainResult(
         losses={n: run.losses[rows(i)] for i, n in enumerate(names)},
         test_accuracy={n: run.accuracy[rows(i)] for i, n in enumerate(names)},
-        diverged_at={n: tuple(run.diverged_at[rows(i)]) for i, n in enumerate(names)},
+        diverged_at={n: tuple(diverged_at[rows(i)]) for i, n in enumerate(names)},
         labels={i.name: i.label for i in inits},
         seconds=seconds,
         data_source=data.source,
         checkpoints=checkpoints,
         distinct_units={n: run.distinct[rows(i)] for i, n in enumerate(names)},
-        diverged_in={n: tuple(run.diverged_in[rows(i)]) for i, n in enumerate(names)},
+        diverged_in={n: tuple(diverged_in[rows(i)]) for i, n in enumerate(names)},
         telemetry=views(len(checkpoints)),
     )
+
+
+def _moved(race: RaceTelemetry, memory: Memory) -> RaceTelemetry:
+    """`race`'s buffers copied into `memory`."""
+    arrays = {f.name: memory.copy(getattr(race, f.name)) for f in dataclasses.fields(race)}
+    return RaceTelemetry(**arrays)
+
+
+def _private(run: _Run) -> None:
+    """Replace the arrays of `run` a result keeps by copies of this process's own, so that the
+    memory shared with the workers goes once the views handed out meanwhile are gone."""
+    for name in ("losses", "diverged_at", "diverged_in", "accuracy", "distinct"):
+        setattr(run, name, getattr(run, name).copy())
+    if run.telemetry is not None:
+        race = run.telemetry
+        run.telemetry = RaceTelemetry(
+            **{f.name: getattr(race, f.name).copy() for f in dataclasses.fields(race)}
+        )
 
 
 def _is_list(value: object) -> bool:
@@ -363,13 +403,14 @@ def _seed_sequences(seed: int, seeds: int) -> tuple[np.random.SeedSequence, ...]
 
 
 def default_workers() -> int:
-    """One worker thread per core this process may use, at most 2 (this app's target)."""
+    """One worker per core this process may use, at most 2 (this app's target)."""
     return max(1, min(2, len(os.sched_getaffinity(0))))
 
 
 @dataclass(eq=False)
 class _Run:
-    """A validated race and the arrays its workers fill in, each its own rows.
+    """A validated race and the arrays its workers fill in, each its own rows, in `memory`
+    (shared with the worker processes, if they are processes).
 
     Network k is `inits[k // seeds]` drawn from seed replicate `k % seeds`."""
 
@@ -385,18 +426,19 @@ class _Run:
     seed_sequences: tuple[np.random.SeedSequence, ...]  # the batches', then one per seed
     data: Dataset
     losses: FloatArray  # (K, iterations)
-    diverged_at: list[int | None]
-    diverged_in: list[DivergedIn | None]
+    diverged_at: IntArray  # (K,): the step of a divergence, 0 for none
+    diverged_in: npt.NDArray[np.int8]  # (K,): where, 1 + its index in `_DIVERGED_IN`; 0: none
     accuracy: FloatArray  # (K,), NaN for a diverged network
     checkpoints: IntArray  # steps at which the distinct units are counted, 0 first
     distinct: IntArray  # (K, checkpoints, hidden layers)
+    memory: Memory  # where the arrays the workers share are allocated
     telemetry: RaceTelemetry | None = None  # None: the race runs without it
     lsuv_batch: FloatArray | None = None  # the batch data-dependent initializers rescale on
 
 
 @dataclass(eq=False)
 class _Team:
-    """Worker threads that train the same stacked networks, each on its own rows of every batch.
+    """Workers that train the same stacked networks, each on its own rows of every batch.
 
     A team of one is a plain worker. In a larger team each member runs forward and backward on
     its rows; then, once every member's gradient is in, it adds the others' to its own over its
@@ -411,7 +453,7 @@ class _Team:
     parts: list[slice]  # member i's part of `mlp.flat` (and of the gradients) to update
     grads: list[Grads]  # member i's gradient, from its rows only
     losses: FloatArray  # (members, K): member i's rows' share of each network's loss
-    meeting: Meeting | None  # where the members wait for each other, twice a step
+    meeting: Meeting | ProcessMeeting | None  # where the members wait for each other
     recorder: Recorder | None  # the team's telemetry; None: the race runs without it
 
     @property
@@ -438,9 +480,11 @@ class _Team:
         return total
 
 
-def _teams(run: _Run, n_workers: int) -> list[_Team]:
-    """The race shared out over `n_workers` threads: by networks when they divide evenly,
-    otherwise by rows of the batch.
+def _plan(
+    n_nets: int, n_workers: int, *, batch_size: int, batch_norm: bool
+) -> list[tuple[IntArray, int]]:
+    """The race shared out over `n_workers`: (networks, members) of each team. By networks
+    when they divide evenly, otherwise by rows of the batch.
 
     Split by networks, the workers never wait for each other. But 3 networks on 2 workers
     (the book's race) would leave one worker idle a third of the time, so then every worker
@@ -448,32 +492,45 @@ def _teams(run: _Run, n_workers: int) -> list[_Team]:
     price of meeting twice a step. Batch norm is always split by networks: its statistics
     are those of the whole batch.
     """
-    n_nets = run.losses.shape[0]
-    by_networks = run.batch_norm or n_nets % n_workers == 0 or run.batch_size < n_workers
-    if by_networks:
+    if batch_norm or n_nets % n_workers == 0 or batch_size < n_workers:
         groups = [g for g in np.array_split(np.arange(n_nets), n_workers) if len(g)]
-        return [_make_team(run, group, 1) for group in groups]
-    return [_make_team(run, np.arange(n_nets), n_workers)]
+        return [(group, 1) for group in groups]
+    return [(np.arange(n_nets), n_workers)]
+
+
+def _teams(run: _Run, n_workers: int) -> list[_Team]:
+    """The race's teams (`_plan`), their networks initialized, in `run.memory`."""
+    n_nets, batch_size = run.losses.shape[0], run.batch_size
+    plan = _plan(n_nets, n_workers, batch_size=batch_size, batch_norm=run.batch_norm)
+    return [_make_team(run, group, members) for group, members in plan]
 
 
 def _make_team(run: _Run, group: IntArray, members: int) -> _Team:
     """The networks `group`, initialized (data-dependent ones rescaled on the race's LSUV
-    batch), with `members` workers' buffers."""
+    batch), with `members` workers' buffers, all that members share in `run.memory`."""
     _, *replicate_streams = run.seed_sequences
     init_rngs = [np.random.default_rng(replicate_streams[k % run.seeds]) for k in group]
     inits = [run.inits[k // run.seeds] for k in group]
     mlp = init_mlp(init_rngs, inits, run.sizes, run.activation, batch_norm=run.batch_norm)
     if run.lsuv_batch is not None:
         scale_networks(mlp, inits, run.lsuv_batch)
+    memory = run.memory
+    mlp = moved_to(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype))
     rows = _slices(run.batch_size, members)
-    recorder = None if run.telemetry is None else Recorder(run.telemetry, group, mlp, rows)
+    recorder = None
+    if run.telemetry is not None:
+        recorder = Recorder(run.telemetry, group, mlp, rows, memory)
+
+    def gradient() -> Grads:
+        return grads_on(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype))
+
     return _Team(
         nets=group,
         mlp=mlp,
         rows=rows,
         parts=_slices(mlp.flat.size, members),
-        grads=[zeros_like_grads(mlp) for _ in range(members)],
-        losses=np.zeros((members, len(group)), dtype=mlp.flat.dtype),
+        grads=[gradient() for _ in range(members)],
+        losses=memory.full((members, len(group)), 0, mlp.flat.dtype),
         meeting=Meeting(members) if members > 1 else None,
         recorder=recorder,
     )
@@ -485,7 +542,7 @@ def _slices(n: int, parts: int) -> list[slice]:
     return [slice(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
 
 
-def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job: int) -> None:
+def _train_group(run: _Run, team: _Team, member: int, counter: Counter, job: int) -> None:
     """Train the team's networks, stacked, on this member's rows of every batch; member 0
     writes the networks' rows of `run`.
 
@@ -500,7 +557,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
     data = run.data
     writer = member == 0
     checkpoint_index = {int(step): c for c, step in enumerate(run.checkpoints)}
-    _count_units(run, team, member, 0)
+    _count_units(run, team, mlp, member, 0)
     mine = team.rows[member]
     cache = empty_cache(mlp, mine.stop - mine.start)
     pixels = np.empty(cache.x.shape, dtype=np.uint8)
@@ -517,7 +574,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
             dzs: list[FloatArray] | None = None if recording is None else []
             backward(mlp, cache, dlogits, out=grads, dzs=dzs)
             if recording is not None and dzs is not None:
-                recording.measure_rows(member, mlp, cache, dzs)
+                recording.measure_rows(member, step, mlp, cache, dzs)
             if not _meet(team, member):  # every member's loss, gradient and measures are in
                 return
             loss = team.losses.sum(axis=0)
@@ -537,7 +594,7 @@ def _train_group(run: _Run, team: _Team, member: int, counter: StepCounter, job:
             if recording is not None:  # every member's sums and the whole update are in
                 recording.record(member, step, mlp, alive)
             if step in checkpoint_index:
-                _count_units(run, team, member, checkpoint_index[step])
+                _count_units(run, team, mlp, member, checkpoint_index[step])
             if not counter.advance(job, step):
                 return
         if writer:
@@ -553,14 +610,14 @@ def _meet(team: _Team, member: int) -> bool:
     return True
 
 
-def _count_units(run: _Run, team: _Team, member: int, checkpoint: int) -> None:
+def _count_units(run: _Run, team: _Team, mlp: MLP, member: int, checkpoint: int) -> None:
     """Distinct units of the hidden layers of the team's networks at one checkpoint: this
     member's share of the (network, layer) pairs, first layers first (they cost the most).
 
     Shared, because counting is no small part of a race (about 0.2-0.4 s of W's, measured)
     and a partner waiting for it would idle meanwhile.
     """
-    weights, biases = team.mlp.weights[:-1], team.mlp.biases[:-1]
+    weights, biases = mlp.weights[:-1], mlp.biases[:-1]
     pairs = [(i, layer) for layer in range(len(weights)) for i in range(len(team.nets))]
     for i, layer in pairs[member :: team.members]:
         count = distinct_units(weights[layer][i], biases[layer][i])
@@ -592,7 +649,8 @@ def _score(run: _Run, group: IntArray, mlp: MLP, alive: npt.NDArray[np.bool_]) -
             run.accuracy[k] = accuracy[i]
         else:
             run.diverged_at[k] = run.iterations
-            run.diverged_in[k] = "test" if finite_parameters[i] else "parameters"
+            where = "test" if finite_parameters[i] else "parameters"
+            run.diverged_in[k] = 1 + _DIVERGED_IN.index(where)
 
 
 def _eval_chunk(units: int) -> int:

@@ -50,6 +50,15 @@ def global_rng_untouched() -> Iterator[None]:
 
 
 @pytest.fixture
+def races_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Races run their workers as threads of this process, where a test's monkeypatching of
+    core reaches them (worker processes import core afresh)."""
+    from core import procs
+
+    monkeypatch.setattr(procs, "pool", lambda: None)
+
+
+@pytest.fixture
 def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No network, no user MNIST, and no cache state leaking between tests. App test modules
     use it for every test; Streamlit is imported here only when they do."""

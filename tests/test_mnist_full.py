@@ -135,3 +135,55 @@ def test_load_mnist_full_user_folder_of_uncompressed_files_is_mapped(cache, tabl
     assert ds.kind == "folder"
     assert _mapped(ds.x_train)
     assert np.array_equal(ds.x_test, arrays[2].reshape(10_000, 784))
+
+
+RACE_MEMORY_SCRIPT = """
+import json, sys
+from pathlib import Path
+import core
+from core import procs, shared
+from core.mnist import load_mnist
+
+cache, table = sys.argv[1], {k: tuple(v) for k, v in json.loads(sys.argv[2]).items()}
+data = load_mnist(cache_dir=cache, files=table, download=False)
+
+def peak(pid="self"):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
+peaks = {}
+def report(progress):
+    for pid in procs.pool().pids():
+        peaks[pid] = peak(pid)
+
+core.train_compare(
+    ["std_0.01", "lecun_normal", "he_normal"], iterations=300, data=data, workers=2,
+    on_progress=report, progress_every=100,
+)
+spilled = max((entry[2] for entry in shared._spilled.values()), default=0)
+print(json.dumps({"caller": peak(), "workers": list(peaks.values()), "spilled": spilled}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_race_on_full_mnist_maps_the_digits_and_stays_under_400_mb(cache, table):
+    """Full MNIST from the cache: the workers map the cached file (only the labels are
+    written out for them, once), and the caller's peak memory plus every worker's stays under
+    400 MB (a worker counts the pages of the digits it read, shared as they are)."""
+    import json
+    import subprocess
+    import sys
+
+    _load(cache, table)  # the uncompressed copies, mapped by the race's load
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", RACE_MEMORY_SCRIPT, str(cache), json.dumps(table)],
+        cwd=root, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(seen["workers"]) == 2
+    assert seen["spilled"] < 1_000_000  # 70,000 labels, never the 55 MB of pixels
+    total = seen["caller"] + sum(seen["workers"])
+    assert total < 400 * 2**20, f"{total / 2**20:.0f} MiB"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+import core.procs
 import core.training
 from core.activations import ACTIVATIONS, Activation
 from core.dataset import Dataset
@@ -56,8 +57,10 @@ class _Seen:
 
 
 def _spy_on_the_race(monkeypatch: pytest.MonkeyPatch) -> _Seen:
-    """Record, from the training loop's own calls, the weights and batch of every step."""
+    """Record, from the training loop's own calls, the weights and batch of every step (in
+    threads: a worker process would not see the spies)."""
     seen = _Seen()
+    monkeypatch.setattr(core.procs, "pool", lambda: None)
 
     def spied_forward(mlp, x, *, training=True, out=None):  # type: ignore[no-untyped-def]
         if training or len(seen.weights) == len(seen.x):  # steps, then the test pass's W_N
@@ -397,6 +400,7 @@ def test_split_race_telemetry_of_saturated_tanh_equals_one_workers(
     _assert_same_telemetry(split, one, units=100, batch=128)
 
 
+@pytest.mark.usefixtures("races_in_threads")
 def test_a_late_combining_member_still_combines_its_own_steps_sums(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -238,6 +238,7 @@ def test_stopping_a_split_race_ends_every_worker(tiny: Dataset) -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("initlab-job")]
 
 
+@pytest.mark.usefixtures("races_in_threads")
 def test_a_failing_worker_does_not_leave_its_partner_waiting(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,6 +359,7 @@ def test_train_compare_accepts_arrays_and_numpy_scalars(tiny: Dataset) -> None:
     assert result.diverged_in == {"he_normal": (None,), "lecun_normal": (None,)}
 
 
+@pytest.mark.usefixtures("races_in_threads")
 def test_scoring_in_smaller_chunks_keeps_the_accuracy(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:

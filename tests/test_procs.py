@@ -1,0 +1,284 @@
+"""Races in worker processes: the same results as in threads, failures raised (never a hang),
+a fallback to threads when processes cannot start, and nothing left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from core import procs, training
+from core.dataset import Dataset
+from core.shared import Arena, Exports
+from core.training import TrainProgress, TrainResult, train_compare
+from tests import procs_helpers
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
+
+
+@pytest.fixture
+def fresh_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[procs.WorkerPool]:
+    """A pool of this test's own, stopped at the end."""
+    pool = procs.WorkerPool()
+    monkeypatch.setattr(procs, "_pool", pool)
+    yield pool
+    pool.close()
+
+
+def _in_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the races that run in worker processes."""
+    seen: list[int] = []
+    real = procs.run_in_processes
+
+    def counted(workers, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(len(workers))
+        return real(workers, *args, **kwargs)
+
+    monkeypatch.setattr(procs, "run_in_processes", counted)
+    return seen
+
+
+def _assert_same_race(a: TrainResult, b: TrainResult) -> None:
+    for name in a.losses:
+        assert_array_equal(a.losses[name], b.losses[name])
+        assert_array_equal(a.test_accuracy[name], b.test_accuracy[name])
+        assert_array_equal(a.distinct_units[name], b.distinct_units[name])
+        assert a.diverged_at[name] == b.diverged_at[name]
+        assert a.diverged_in[name] == b.diverged_in[name]
+        for field in ("act_mean", "act_std", "act_counts", "grad_std", "update_ratio", "measured"):
+            assert_array_equal(getattr(a.telemetry[name], field), getattr(b.telemetry[name], field))
+
+
+@pytest.mark.parametrize(
+    ("initializers", "kwargs"),
+    [
+        (BOOK_RACE, {"workers": 1}),
+        (BOOK_RACE, {"workers": 2}),
+        (BOOK_RACE[1:], {"workers": 2}),
+        (BOOK_RACE, {"workers": 3}),
+        (BOOK_RACE, {"workers": 2, "batch_norm": True}),
+        (["lsuv", "he_normal", "std_0.01"], {"workers": 2, "optimizer": "adam", "lr": 0.001}),
+        (["std_1", "he_normal", "lecun_normal"], {"workers": 2, "lr": 0.1}),
+    ],
+    ids=["one worker", "rows split", "networks split", "three workers", "batch norm", "lsuv adam",
+         "a divergence"],
+)  # fmt: skip
+def test_race_in_processes_equals_the_race_in_threads(
+    digits: Dataset,
+    monkeypatch: pytest.MonkeyPatch,
+    initializers: list[str],
+    kwargs: dict[str, object],
+) -> None:
+    """Processes run the threads' arithmetic in the threads' order: bit for bit the same."""
+    seen = _in_processes(monkeypatch)
+    race = functools.partial(
+        train_compare, initializers, iterations=30, data=digits, progress_every=10, **kwargs
+    )
+    in_processes = race()
+    assert seen, "the race did not run in worker processes"
+    monkeypatch.setattr(procs, "pool", lambda: None)
+    _assert_same_race(in_processes, race())
+    if kwargs.get("lr") == 0.1:
+        assert in_processes.diverged_at["std_1"] != (None,)
+
+
+def test_a_failing_worker_process_is_raised_not_hung(
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
+) -> None:
+    """A member raising in its process: the error reaches the caller, with the worker's
+    traceback; its partner is released from their meeting; both workers are fit for more."""
+    monkeypatch.setattr(training, "_train_group", procs_helpers.fails_in_member_1)
+    start = time.monotonic()
+    with pytest.raises(MemoryError, match="worker 1") as raised:
+        train_compare(BOOK_RACE, iterations=2000, data=tiny, workers=2)
+    assert time.monotonic() - start < 30
+    assert any("in a worker process" in note for note in raised.value.__notes__)
+    assert not fresh_pool._busy
+    assert len(fresh_pool.pids()) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(procs, "_pool", fresh_pool)
+    assert train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2).losses
+
+
+def test_a_killed_worker_fails_the_race_readably(
+    tiny: Dataset, fresh_pool: procs.WorkerPool
+) -> None:
+    """A worker killed mid-race: `WorkerDied` names it, the other one is released from
+    their meeting, the dead one is reaped, and the next race starts a new one."""
+    killed: list[int] = []
+
+    def kill_one(progress: TrainProgress) -> None:
+        if not killed:
+            killed.append(fresh_pool.pids()[0])
+            os.kill(killed[0], signal.SIGKILL)
+
+    start = time.monotonic()
+    with pytest.raises(procs.WorkerDied, match="exited with code -9"):
+        train_compare(
+            BOOK_RACE, iterations=50_000, data=tiny, workers=2, on_progress=kill_one,
+            progress_every=10,
+        )  # fmt: skip
+    assert time.monotonic() - start < 30
+    assert killed[0] not in fresh_pool.pids()
+    assert not fresh_pool._busy
+    result = train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2)
+    assert all(steps == (None,) for steps in result.diverged_at.values())
+
+
+def test_workers_that_cannot_start_leave_the_race_to_threads(
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
+) -> None:
+    """No process can be started (a sandbox), or one exits before it is ready (a broken
+    interpreter): the race runs in threads, with the same result, at once."""
+    expected = train_compare(BOOK_RACE, iterations=10, data=tiny, workers=2)
+    fresh_pool.close()
+
+    def refuse(self: object) -> None:
+        raise PermissionError("no new processes here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(procs._Worker, "__init__", refuse)
+        _assert_same_race(train_compare(BOOK_RACE, iterations=10, data=tiny, workers=2), expected)
+    with monkeypatch.context() as patch:
+        patch.setattr(procs, "_BOOT", "import sys; sys.exit(3)")
+        start = time.monotonic()
+        _assert_same_race(train_compare(BOOK_RACE, iterations=10, data=tiny, workers=2), expected)
+        assert time.monotonic() - start < 20
+    assert not fresh_pool.pids()
+
+
+def test_a_stopped_race_gives_its_workers_back(tiny: Dataset, fresh_pool: procs.WorkerPool) -> None:
+    """A UI stops a race by raising from on_progress: the workers leave their task (their
+    meeting broken) and wait for the next race."""
+
+    class Stop(Exception):
+        pass
+
+    def stop(progress: TrainProgress) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        train_compare(BOOK_RACE, iterations=50_000, data=tiny, workers=2, on_progress=stop)
+    assert not fresh_pool._busy
+    assert len(fresh_pool.pids()) == 2
+
+
+def test_workers_run_blas_on_one_thread(fresh_pool: procs.WorkerPool) -> None:
+    arena = Arena()
+    out, stop = arena.full(2, 0, np.int64), arena.full(1, 0, np.uint8)
+    exports = Exports(arena)
+    workers = fresh_pool.take(2)
+    try:
+        tasks = [functools.partial(procs_helpers.blas_threads, out)] * 2
+        procs.run_in_processes(workers, tasks, exports, stop, [], 1, 1, None)
+    finally:
+        fresh_pool.give_back(workers)
+        exports.close()
+        arena.close()
+    assert out.tolist() == [1, 1]
+
+
+def _open_descriptors() -> list[str]:
+    """What this process has open (a mapping of shared memory holds its file until the last
+    array using it is freed: collected first)."""
+    gc.collect()
+    seen = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own, closed by now
+            seen.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sorted(seen)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_races_leave_no_descriptors_files_or_processes_behind(
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
+) -> None:
+    """Races that end, fail or are stopped: the same descriptors open as before (the idle
+    workers' connections aside), no new file in /dev/shm or the temporary folder, and at most
+    `IDLE_WORKERS` processes waiting."""
+    train_compare(BOOK_RACE, iterations=3, data=tiny, workers=2)  # workers, spill file ready
+    folders = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    before = [sorted(p.name for p in f.iterdir()) if f.exists() else [] for f in folders]
+    descriptors = _open_descriptors()
+    train_compare(BOOK_RACE, iterations=3, data=tiny, workers=2)
+    train_compare(["he_normal", "lecun_normal"], iterations=3, data=tiny, workers=3, seeds=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "_train_group", procs_helpers.fails_in_member_1)
+        with pytest.raises(MemoryError):
+            train_compare(BOOK_RACE, iterations=3, data=tiny, workers=2)
+    assert _open_descriptors() == descriptors
+    after = [sorted(p.name for p in f.iterdir()) if f.exists() else [] for f in folders]
+    assert [[n for n in names if "initlab" in n] for names in after] == [
+        [n for n in names if "initlab" in n] for names in before
+    ]
+    assert len(fresh_pool.pids()) <= procs.IDLE_WORKERS
+
+
+RACE_SCRIPT = """
+import json, os, sys, time
+import numpy as np
+import core
+from core import procs
+
+rng = np.random.default_rng(0)
+data = core.Dataset(
+    rng.integers(0, 256, (64, 784), dtype=np.uint8), rng.integers(0, 10, 64),
+    rng.integers(0, 256, (16, 784), dtype=np.uint8), rng.integers(0, 10, 16), source="random",
+)
+
+def report(progress):
+    print(json.dumps(procs.pool().pids()), flush=True)
+    if HANG:
+        time.sleep(600)  # killed meanwhile
+
+core.train_compare(
+    ["std_0.01", "lecun_normal", "he_normal"], iterations=20, data=data, workers=2,
+    on_progress=report, progress_every=10,
+)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has exited (a zombie waiting for a reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "State:\tZ" in status
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
+@pytest.mark.parametrize("ending", ["exits", "is killed"])
+def test_workers_leave_with_their_interpreter(ending: str) -> None:
+    """Workers never outlive the process that started them, whether it exits or is killed
+    in the middle of a race."""
+    hang = ending == "is killed"
+    script = f"HANG = {hang}\n" + textwrap.dedent(RACE_SCRIPT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    pids = json.loads(child.stdout.readline())
+    assert len(pids) == 2
+    if hang:
+        child.kill()
+    child.wait(120)
+    deadline = time.monotonic() + 20
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(pid) for pid in pids)
