@@ -78,6 +78,7 @@ def test_relu_with_std_001_vanishes() -> None:
     assert stds[-1] < 1e-3 * stds[0]
 
 
+@pytest.mark.slow
 def test_exploding_net_reports_overflow_without_nan_or_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")

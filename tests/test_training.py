@@ -15,6 +15,7 @@ from core.symmetry import NOT_COUNTED
 from core.training import TrainProgress, train_compare
 
 
+@pytest.mark.slow
 def test_book_race_std001_does_not_learn_while_he_does(digits: Dataset) -> None:
     """The book's Fig. 6-15 on real MNIST digits: std=0.01 stays at ln 10, He learns."""
     result = train_compare(["std_0.01", "lecun_normal", "he_normal"], iterations=1000, data=digits)
@@ -140,6 +141,7 @@ def test_seeds_vary_the_initial_weights_and_keep_the_one_seed_run(tiny: Dataset)
     )
 
 
+@pytest.mark.slow
 def test_seeds_band_keeps_the_book_verdict_on_real_digits(digits: Dataset) -> None:
     """Three draws each: every std = 0.01 net stays at ln 10 and every He net learns, so the
     race's verdict does not hang on one lucky draw (the band the app draws is this spread)."""
@@ -151,6 +153,7 @@ def test_seeds_band_keeps_the_book_verdict_on_real_digits(digits: Dataset) -> No
     assert len(set(final["he_normal"].round(6))) == 3  # three different draws
 
 
+@pytest.mark.slow
 def test_batch_norm_lets_std_001_train(digits: Dataset) -> None:
     """The book's §6.3 (Fig. 6-19): with std = 0.01 a ReLU net stays at ln 10 without batch
     norm, and learns with it."""
