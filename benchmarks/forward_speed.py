@@ -86,11 +86,14 @@ def parts(
     buffers.keep(mlp, cache)
     buffers.scratch(x)
     slopes: list[np.ndarray] = []
-    deltas, _, _ = fp._backward(mlp, cache, top_grad, slopes=slopes, out=buffers.grads)
+    grad_tops: list[float] = []
+    deltas, _, _ = fp._backward(
+        mlp, cache, top_grad, slopes=slopes, out=buffers.grads, grad_tops=grad_tops
+    )
     extremes = fp._extremes(cache)
 
     def stats() -> None:
-        fp._layer_stats(act, cache, slopes, deltas, extremes, 30, exclude_zeros, buffers)
+        fp._layer_stats(act, cache, slopes, deltas, extremes, grad_tops, 30, exclude_zeros, buffers)
 
     return {
         "draws": draws,

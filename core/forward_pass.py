@@ -121,7 +121,8 @@ def activation_histograms(
 
     The work is bounded (see `core.validation`): at most `MAX_LAYERS` layers, `MAX_BINS` bins,
     n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, and
-    n_layers × (3 × n_samples × width² + width³ for orthogonal's QR) multiply-adds.
+    n_layers × (3 × n_samples × width² + width³ for orthogonal's QR) multiply-adds. The
+    buffers of the last call are kept for the next one of the same shape (one set at most).
     `dtype` is float32 or float64.
     """
     act = get_activation(activation)
@@ -143,15 +144,17 @@ def activation_histograms(
             mlp, cache = network(overflow_layer - 1)
             extremes = extremes[: overflow_layer - 1]
         slopes: list[FloatArray] = []
+        grad_tops: list[float] = []
         deltas, weight_grad_stds, grad_overflow_layer = _backward(
             mlp,
             cache,
             top_grad,
             slopes=slopes,
             out=buffers.grads if overflow_layer is None else None,
+            grad_tops=grad_tops,
         )
         stats = _layer_stats(
-            act, cache, slopes, deltas, extremes, bins, exclude_zeros, buffers.scratch(x)
+            act, cache, slopes, deltas, extremes, grad_tops, bins, exclude_zeros, buffers.scratch(x)
         )
     predicted = _predicted_stds(
         act,
@@ -266,28 +269,32 @@ def _backward(
     *,
     slopes: list[FloatArray] | None = None,
     out: Grads | None = None,
+    grad_tops: list[float] | None = None,
 ) -> tuple[list[FloatArray | None], list[float], int | None]:
     """∂L/∂z per layer (None at and below a layer where it left the float range) and the std
     of ∂L/∂W, from ∂L/∂a of the last layer, by the network's own backward pass (into `out`, if
-    given; f'(z) of every layer into `slopes`); with the first layer (counted from the input)
-    whose ∂L/∂z is out of range, or None."""
+    given; f'(z) of every layer into `slopes`, max|∂L/∂z| of those in range into `grad_tops`);
+    with the first layer (counted from the input) whose ∂L/∂z is out of range, or None."""
     if mlp is None:
         return [], [], None
     dzs: list[FloatArray] = []
     grads = backward(mlp, cache, top_grad[np.newaxis], out=out, dzs=dzs, slopes=slopes)
     deltas: list[FloatArray | None] = [dz[0] for dz in dzs]  # K = 1: (n_samples, width)
-    overflow = next((i + 1 for i in reversed(range(len(dzs))) if not _finite(dzs[i])), None)
+    overflow, tops = None, []
+    for i in reversed(range(len(dzs))):  # from the top down to the first out of range
+        low, high = float(dzs[i].min()), float(dzs[i].max())  # NaN if any value is
+        if not (math.isfinite(low) and math.isfinite(high)):
+            overflow = i + 1
+            break
+        tops.append(max(high, -low))
+    if grad_tops is not None:
+        grad_tops.extend(tops)
     weight_grad_stds = [float("nan")] * len(dzs)
     for i in range(overflow or 0, len(dzs)):
         a_prev = cache.x if i == 0 else cache.a[i - 1][0]
         weight_grad_stds[i] = _weight_grad_std(a_prev, dzs[i][0], grads.weights[i][0])
     deltas[: overflow or 0] = [None] * (overflow or 0)
     return deltas, weight_grad_stds, overflow
-
-
-def _finite(values: FloatArray) -> bool:
-    """Whether every value is finite: two reductions, no temporary (NaN makes min NaN)."""
-    return math.isfinite(float(values.min())) and math.isfinite(float(values.max()))
 
 
 def _weight_grad_std(
@@ -320,7 +327,8 @@ def _mean_std(values: FloatArray, scratch: FloatArray | None = None) -> tuple[fl
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
         mean = float(values.sum(dtype=np.float64)) / values.size
         centred = np.subtract(values, mean, dtype=np.float64, out=_shaped(scratch, values))
-        std = math.sqrt(float(np.square(centred, out=centred).sum()) / values.size)
+        centred = centred.reshape(-1)  # (n,), a view: contiguous
+        std = math.sqrt(float(np.dot(centred, centred)) / values.size)
     if math.isfinite(mean) and math.isfinite(std):
         return mean, std
     top = float(np.abs(values).max())
@@ -337,6 +345,7 @@ _FLOAT_MAX = sys.float_info.max
 _EQUAL = 2.0**-20  # values closer than this, relative to their size, are drawn as one value
 _TINY_SPAN = 1e-290  # spans below it leave float64's full precision when cut into bins
 _NARROW = 2.0**-20  # how far below the range a layer's std (or mean) may lie, see _summary
+_CANCEL = 2.0**20  # how far (mean / std)² may go in a one-pass variance, see _summary
 
 
 def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, float]:
@@ -428,9 +437,8 @@ def _check_range(value_range: object) -> tuple[float, float]:
     return low, high
 
 
-def _symmetric_range(values: list[FloatArray | None]) -> tuple[float, float]:
-    """±max|value| over the layers that have values: gradients are centred on zero."""
-    tops = (max(float(v.max()), -float(v.min())) for v in values if v is not None)
+def _symmetric_range(tops: list[float]) -> tuple[float, float]:
+    """±max|value| over the layers' max|value| (`tops`): gradients are centred on zero."""
     top = max(tops, default=0.0)
     top = top if top > 0 else 1.0
     return -top, top
@@ -486,6 +494,7 @@ def _layer_stats(
     slopes: list[FloatArray],
     deltas: list[FloatArray | None],
     extremes: list[tuple[float, float]],
+    grad_tops: list[float],
     bins: int,
     exclude_zeros: bool,
     buffers: _Buffers,
@@ -496,7 +505,7 @@ def _layer_stats(
         min((low for low, _ in extremes), default=0.0),
         max((high for _, high in extremes), default=1.0),
     )
-    grad_range = _symmetric_range(deltas)
+    grad_range = _symmetric_range(grad_tops)
     edges, grad_edges = _edges(*value_range, bins), _edges(*grad_range, bins)
     threshold = SATURATION_THRESHOLD * act.max_slope
     stats = []
@@ -519,7 +528,7 @@ def _layer_stats(
                 "saturated": _count(np.less(slope, threshold, out=buffers.mask)) / slope.size,
                 # A unit is dead where even its largest slope over the samples is below it.
                 "dead": np.count_nonzero(slope.max(axis=0) < threshold) / slope.shape[1],
-                "zero_fraction": _count(np.equal(a, 0, out=buffers.mask)) / a.size,
+                "zero_fraction": _zero_count(a, extremes[i], buffers) / a.size,
                 "grad_counts": grad_counts,
                 "grad_edges": grad_edges,
                 "grad_std": grad_std,
@@ -532,6 +541,14 @@ def _count(mask: npt.NDArray[np.bool_]) -> int:
     """How many values are True: counting a bool mask is 5-10× faster than counting the
     non-zeros of a float array (of a strided one, as every layer's a is)."""
     return int(np.count_nonzero(mask))
+
+
+def _zero_count(a: FloatArray, extremes: tuple[float, float], buffers: _Buffers) -> int:
+    """How many values of `a` are 0, whose least and largest value are `extremes`."""
+    low, high = extremes
+    if low > 0 or high < 0:  # no zero (sigmoid's every value, say): nothing to count
+        return 0
+    return _count(np.equal(a, 0, out=buffers.mask))
 
 
 def _summary(
@@ -565,8 +582,11 @@ def _summary(
     counts[bins - 1] += counts[bins]  # the top edge's own values go in the last bin
     mean_d = float(d.sum()) / n
     mean = low + mean_d if with_mean else 0.0
-    d -= mean_d
-    std = math.sqrt(float(np.dot(d, d)) / n)
+    var = float(np.dot(d, d)) / n - mean_d * mean_d
+    if not mean_d * mean_d <= var * _CANCEL:  # E[d²] − E[d]² cancelled too many digits
+        d -= mean_d
+        var = float(np.dot(d, d)) / n
+    std = math.sqrt(max(var, 0.0))
     # Each d is within 2^-52 · span of exact, and low + mean_d within 2^-52 · max(|low|,
     # |mean_d|): keep what leaves the std and the mean ~30 bits.
     precise_std = span * _NARROW <= std < math.inf  # d·d may overflow near the float range
