@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import core
-from core.mnist import DownloadProgress
+from core.data.mnist import DownloadProgress
 from ui import charts, text
 from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
 from ui.config import ForwardConfig, TrainConfig

@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import core
 from core import forward_pass as fp
-from core.activations import get_activation
-from core.initializers import Initializer, get_initializer, normal_std
-from core.mlp import forward
-from core.sweep import depth_sweep
-from core.theory import predicted_stds
+from core.forward.sweep import depth_sweep
+from core.forward.theory import predicted_stds
+from core.network.activations import get_activation
+from core.network.initializers import Initializer, get_initializer, normal_std
+from core.network.mlp import forward
 
 SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default first
     ("sigmoid", normal_std(0.05), {}),

@@ -46,11 +46,11 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import core
-from core import procs, symmetry, telemetry, training
-from core.activations import ACTIVATIONS
-from core.initializers import INITIALIZERS
-from core.losses import softmax_cross_entropy
-from core.mlp import (
+from core.forward import symmetry
+from core.network.activations import ACTIVATIONS
+from core.network.initializers import INITIALIZERS
+from core.network.losses import softmax_cross_entropy
+from core.network.mlp import (
     MLP,
     Cache,
     Grads,
@@ -61,7 +61,8 @@ from core.mlp import (
     init_mlp,
     zeros_like_grads,
 )
-from core.optim import make_optimizer
+from core.network.optim import make_optimizer
+from core.race import procs, telemetry, training
 
 INITIALIZERS_W = ("std_0.01", "lecun_normal", "he_normal")
 SIZES = (784, 100, 100, 100, 100, 10)
@@ -224,7 +225,7 @@ def _stack(sizes: tuple[int, ...], batch: int) -> tuple[MLP, Cache, Grads]:
 
 
 def _phases(data: core.Dataset, sizes: tuple[int, ...], batch: int, steps: int) -> dict:
-    """Seconds per step of each phase of one worker's step, as `core.training` runs it (the
+    """Seconds per step of each phase of one worker's step, as `core.race.training` runs it (the
     same calls on the same buffers; best of five rounds, against a busy machine's noise)."""
     mlp, cache, grads = _stack(sizes, batch)
     opt = make_optimizer("sgd", LR)

@@ -1,6 +1,6 @@
 """Run step-wise jobs in threads while the caller's own thread reports their progress, with
 BLAS held to one thread for as long as core's work runs. A race runs its jobs in worker
-processes (`core.procs`); threads are where no process can start (`core.workers`).
+processes (`core.race.procs`); threads are where no process can start (`core.race.workers`).
 
 Why threads and not BLAS threads: the products of this app are small, so OpenBLAS's threads
 gain little on an idle machine (8 % measured on W) and lose 15-30× on a busy one, where they

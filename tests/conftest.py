@@ -14,7 +14,7 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-    from core.dataset import Dataset
+    from core.data.dataset import Dataset
 
 
 def _seeds() -> list[int]:
@@ -53,7 +53,7 @@ def global_rng_untouched() -> Iterator[None]:
 def races_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Races run their workers as threads of this process, where a test's monkeypatching of
     core reaches them (worker processes import core afresh)."""
-    from core import procs
+    from core.race import procs
 
     monkeypatch.setattr(procs, "pool", lambda: None)
 
@@ -86,7 +86,7 @@ def at() -> AppTest:
 @pytest.fixture(scope="module")
 def digits() -> Dataset:
     """The bundled real MNIST digits."""
-    from core.mnist import load_sample
+    from core.data.mnist import load_sample
 
     return load_sample()
 
@@ -94,7 +94,7 @@ def digits() -> Dataset:
 @pytest.fixture(scope="module")
 def tiny() -> Dataset:
     """Random 'digits' for protocol tests where learning is beside the point."""
-    from core.dataset import Dataset
+    from core.data.dataset import Dataset
 
     rng = np.random.default_rng(0)
     return Dataset(

@@ -7,7 +7,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_info
 
-from core import training
+from core.race import training
 
 
 def fails_in_member_1(run: Any, team: Any, member: int, counter: Any, job: int) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from core.activations import ACTIVATIONS, get_activation
+from core.network.activations import ACTIVATIONS, get_activation
 
 NAMES = list(ACTIVATIONS)
 

@@ -801,7 +801,10 @@ def test_race_frames_build_for_every_initializer(activation: str) -> None:
 def test_framework_pitfalls_name_the_five_traps() -> None:
     pitfalls = " ".join(text.pitfalls())
     assert "(out, in)" in pitfalls and "dim 1" in pitfalls
-    assert "truncated" in pitfalls and f"{core.initializers.TRUNCATED_NORMAL_STD:.8f}" in pitfalls
+    assert (
+        "truncated" in pitfalls
+        and f"{core.network.initializers.TRUNCATED_NORMAL_STD:.8f}" in pitfalls
+    )
     assert "U(±1/√fan_in)" in pitfalls
     assert "LeCun" in pitfalls and 'book\'s "Xavier"' in pitfalls
     assert 'nonlinearity="leaky_relu"' in pitfalls

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core
-from core.mnist import load_sample
+from core.data.mnist import load_sample
 from tests.apptest_helpers import assert_clean, data_of, loss_chart, spec_of, texts, train
 from tests.params import fast_first
 from ui import limits, presets, race_queue

@@ -1,4 +1,4 @@
-"""Tests for core.dataset: what a Dataset accepts, how it stores it, and what it refuses."""
+"""Tests for core.data.dataset: what a Dataset accepts, how it stores it, and what it refuses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from core.dataset import Dataset
+from core.data.dataset import Dataset
 
 
 def _images(n: int, rng: np.random.Generator, shape: tuple[int, ...] = (28, 28)) -> np.ndarray:

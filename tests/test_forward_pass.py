@@ -8,9 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from core.activations import get_activation
-from core.diagnosis import diagnose
-from core.forward_pass import (
+from core.forward.diagnosis import diagnose
+from core.forward.forward_pass import (
     _backward,
     _mean_std,
     _network,
@@ -19,8 +18,9 @@ from core.forward_pass import (
     activation_histograms,
     uniform_histogram,
 )
-from core.initializers import constant, get_initializer, normal_std
-from core.mlp import forward
+from core.network.activations import get_activation
+from core.network.initializers import constant, get_initializer, normal_std
+from core.network.mlp import forward
 from tests.gradcheck import numeric_grad
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from core.initializers import (
+from core.network.initializers import (
     INITIALIZERS,
     TRUNCATED_NORMAL_STD,
     Initializer,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import core
-from core.mnist import MnistError
+from core.data.mnist import MnistError
 from ui.compute import LOADING_NOTE, load_dataset
 
 pytestmark = pytest.mark.usefixtures("offline_fresh_caches")

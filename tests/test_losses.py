@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 
-from core.losses import log_softmax, softmax, softmax_cross_entropy
+from core.network.losses import log_softmax, softmax, softmax_cross_entropy
 from tests.gradcheck import numeric_grad
 
 LOGITS = arrays(

@@ -9,21 +9,21 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from core.activations import ACTIVATIONS
-from core.dataset import Dataset
-from core.forward_pass import activation_histograms
-from core.initializers import INITIALIZERS
-from core.lsuv import (
+from core.data.dataset import Dataset
+from core.data.mnist import load_sample
+from core.forward.forward_pass import activation_histograms
+from core.forward.theory import predicted_stds
+from core.network.activations import ACTIVATIONS
+from core.network.initializers import INITIALIZERS
+from core.network.lsuv import (
     MAX_ITERATIONS,
     TOLERANCE,
     scale_networks,
     scale_to_unit_variance,
     training_batch,
 )
-from core.mlp import forward, init_mlp
-from core.mnist import load_sample
-from core.theory import predicted_stds
-from core.training import train_compare
+from core.network.mlp import forward, init_mlp
+from core.race.training import train_compare
 from tests.params import fast_first
 
 LSUV = INITIALIZERS["lsuv"]

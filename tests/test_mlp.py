@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from core.activations import ACTIVATIONS
-from core.initializers import INITIALIZERS
-from core.losses import softmax_cross_entropy
-from core.mlp import (
+from core.network.activations import ACTIVATIONS
+from core.network.initializers import INITIALIZERS
+from core.network.losses import softmax_cross_entropy
+from core.network.mlp import (
     MLP,
     backward,
     empty_cache,

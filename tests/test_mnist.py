@@ -1,4 +1,5 @@
-"""Tests for core.idx and core.mnist, offline: a real HTTP server on 127.0.0.1 plays the mirrors.
+"""Tests for core.data.idx and core.data.mnist, offline: a real HTTP server on 127.0.0.1 plays
+the mirrors.
 
 Every test runs with HOME, XDG_CACHE_HOME and the INITLAB_* variables pointed into tmp_path, so
 the real user cache is never read or written.
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.mnist import (
+from core.data.mnist import (
     DOWNLOAD_DEADLINE,
     MIRRORS,
     MNIST_FILES,

@@ -1,4 +1,4 @@
-"""Tests for core.mnist with full-sized MNIST files (60,000 + 10,000 digits) in the cache.
+"""Tests for core.data.mnist with full-sized MNIST files (60,000 + 10,000 digits) in the cache.
 
 The files are built from the bundled digits, tiled, so nothing is downloaded. They check the
 uncompressed copy the cache keeps beside each verified `.gz`: written once, memory-mapped by
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.mnist import load_mnist, load_sample
+from core.data.mnist import load_mnist, load_sample
 from tests.http_fixtures import FILE_NAMES, checksums, idx_bytes
 from tests.params import SLOW
 
@@ -141,8 +141,8 @@ RACE_MEMORY_SCRIPT = """
 import json, sys
 from pathlib import Path
 import core
-from core import procs, shared
-from core.mnist import load_mnist
+from core.race import procs, shared
+from core.data.mnist import load_mnist
 
 cache, table = sys.argv[1], {k: tuple(v) for k, v in json.loads(sys.argv[2]).items()}
 data = load_mnist(cache_dir=cache, files=table, download=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from core.optim import OPTIMIZERS, Adam, Momentum, make_optimizer
+from core.network.optim import OPTIMIZERS, Adam, Momentum, make_optimizer
 
 
 def test_sgd_step_subtracts_lr_times_gradient(rng: np.random.Generator) -> None:

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from core import procs, training
-from core.dataset import Dataset
-from core.shared import Arena, Exports
-from core.training import TrainProgress, TrainResult, train_compare
+from core.data.dataset import Dataset
+from core.race import procs, training
+from core.race.shared import Arena, Exports
+from core.race.training import TrainProgress, TrainResult, train_compare
 from tests import procs_helpers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +233,7 @@ RACE_SCRIPT = """
 import json, os, sys, time
 import numpy as np
 import core
-from core import procs
+from core.race import procs
 
 rng = np.random.default_rng(0)
 data = core.Dataset(

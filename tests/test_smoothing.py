@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import core
-from core.smoothing import smooth_curve
-from core.summary import band
+from core.race.smoothing import smooth_curve
+from core.race.summary import band
 
 
 def test_smooth_curve_keeps_length_and_constants(rng: np.random.Generator) -> None:

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from core.sweep import MARKED_SCALES, depth_sweep
+from core.forward.sweep import MARKED_SCALES, depth_sweep
 
 
 def test_depth_sweep_relu_is_steady_only_at_he_scale() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import Dataset
-from core.initializers import constant
-from core.symmetry import NOT_COUNTED, distinct_units
-from core.training import train_compare
+from core.data.dataset import Dataset
+from core.forward.symmetry import NOT_COUNTED, distinct_units
+from core.network.initializers import constant
+from core.race.training import train_compare
 
 
 def test_distinct_units_counts_different_columns(rng: np.random.Generator) -> None:

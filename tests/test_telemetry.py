@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import core.procs
-import core.training
-from core.activations import ACTIVATIONS, Activation
-from core.dataset import Dataset
-from core.forward_pass import SATURATION_THRESHOLD
-from core.initializers import INITIALIZERS
-from core.mlp import Cache, backward, forward, init_mlp
-from core.optim import Adam, Momentum
-from core.telemetry import (
+import core.race.procs
+import core.race.training
+from core.data.dataset import Dataset
+from core.forward.forward_pass import SATURATION_THRESHOLD
+from core.network.activations import ACTIVATIONS, Activation
+from core.network.initializers import INITIALIZERS
+from core.network.mlp import Cache, backward, forward, init_mlp
+from core.network.optim import Adam, Momentum
+from core.race.telemetry import (
     HISTOGRAM_BINS,
     RANGE_Z,
     Recorder,
@@ -29,7 +29,7 @@ from core.telemetry import (
     histogram_edges,
     pixel_second_moment,
 )
-from core.training import TrainProgress, train_compare
+from core.race.training import TrainProgress, train_compare
 
 FLOAT_FIELDS = (
     "act_mean",
@@ -60,7 +60,7 @@ def _spy_on_the_race(monkeypatch: pytest.MonkeyPatch) -> _Seen:
     """Record, from the training loop's own calls, the weights and batch of every step (in
     threads: a worker process would not see the spies)."""
     seen = _Seen()
-    monkeypatch.setattr(core.procs, "pool", lambda: None)
+    monkeypatch.setattr(core.race.procs, "pool", lambda: None)
 
     def spied_forward(mlp, x, *, training=True, out=None):  # type: ignore[no-untyped-def]
         if training or len(seen.weights) == len(seen.x):  # steps, then the test pass's W_N
@@ -74,9 +74,9 @@ def _spy_on_the_race(monkeypatch: pytest.MonkeyPatch) -> _Seen:
         seen.y.append(np.array(y))
         return softmax_cross_entropy(logits, y, **kwargs)
 
-    softmax_cross_entropy = core.training.softmax_cross_entropy
-    monkeypatch.setattr(core.training, "forward", spied_forward)
-    monkeypatch.setattr(core.training, "softmax_cross_entropy", spied_loss)
+    softmax_cross_entropy = core.race.training.softmax_cross_entropy
+    monkeypatch.setattr(core.race.training, "forward", spied_forward)
+    monkeypatch.setattr(core.race.training, "softmax_cross_entropy", spied_loss)
     return seen
 
 
@@ -293,14 +293,14 @@ BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
 def _members_per_team(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     """Record, for every race run, how many members each of its teams has."""
     seen: list[list[int]] = []
-    teams = core.training._teams
+    teams = core.race.training._teams
 
     def spied_teams(run, n_workers):  # type: ignore[no-untyped-def]
         made = teams(run, n_workers)
         seen.append([t.members for t in made])
         return made
 
-    monkeypatch.setattr(core.training, "_teams", spied_teams)
+    monkeypatch.setattr(core.race.training, "_teams", spied_teams)
     return seen
 
 

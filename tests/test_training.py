@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from core import training
-from core.dataset import Dataset
-from core.initializers import normal_std
-from core.symmetry import NOT_COUNTED
-from core.training import TrainProgress, train_compare
+from core.data.dataset import Dataset
+from core.forward.symmetry import NOT_COUNTED
+from core.network.initializers import normal_std
+from core.race import training
+from core.race.training import TrainProgress, train_compare
 
 
 @pytest.mark.slow
@@ -368,7 +368,7 @@ def test_scoring_in_smaller_chunks_keeps_the_accuracy(
 ) -> None:
     """Wide or deep networks are scored a few digits at a time, so that scoring never needs
     more memory than training; the accuracy does not depend on the chunk."""
-    from core import training
+    from core.race import training
 
     assert training._eval_chunk(4 * 100 + 10) == 2000  # the book's race: one pass
     assert training._eval_chunk(30 * 500 + 10) == 139

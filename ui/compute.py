@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import streamlit as st
 
 import core
-from core.mnist import DownloadProgress, MnistError
+from core.data.mnist import DownloadProgress, MnistError
 from ui.config import ForwardConfig
 from ui.frames import ForwardView, SweepView, forward_view, sweep_view
 from ui.i18n import N_

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 import core
-from core import summary
+from core.race import summary
 from ui.i18n import N_, _, join_list, ngettext
 
 MAX_POINTS = 500  # steps drawn per curve; the smoothing still sees every step
@@ -123,7 +123,7 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
     """Long format for the loss chart: step, initializer (label), loss (raw, averaged over the
     seeds), smoothed (each seed smoothed, then averaged), and the band `low` to `high` (the
     lowest and highest smoothed seed; one line when there is one seed), all from
-    `core.summary`.
+    `core.race.summary`.
 
     `losses[name]` is (seeds, steps). Every step is smoothed, then every k-th step is kept
     (k chosen so that at most `MAX_POINTS` remain); the last step is always kept so the curve
@@ -156,7 +156,7 @@ def loss_frame(losses: Mapping[str, np.ndarray], labels: Mapping[str, str]) -> p
 
 def results_frame(result: core.TrainResult, labels: Mapping[str, str]) -> pd.DataFrame:
     """The end-of-run table, one row per initializer (named by `labels`): final (smoothed)
-    loss and test accuracy averaged over the seeds that trained (`core.summary`), their
+    loss and test accuracy averaged over the seeds that trained (`core.race.summary`), their
     lowest-to-highest accuracy when there are several, status and shared time. Column names
     are catalog messages, translated where the table is shown."""
     rows = []

@@ -1,4 +1,4 @@
-"""Inside the race: a race's telemetry (`core.telemetry`) as tidy frames for its charts.
+"""Inside the race: a race's telemetry (`core.race.telemetry`) as tidy frames for its charts.
 
 Every frame has one row per (initializer, checkpoint, layer[, bin]), with the initializers in
 the race's order. With several seeds a value is the mean of the seeds that were measured
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.summary import band
-from core.telemetry import Telemetry
+from core.race.summary import band
+from core.race.telemetry import Telemetry
 from ui.i18n import N_
 
 # The per-layer quantities the layers chart can show, by `Telemetry` field: (label, log axis?).

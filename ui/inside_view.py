@@ -1,6 +1,6 @@
 """Inside the race: what every layer does while the networks learn, drawn under the race.
 
-Three views of the race's telemetry (`core.telemetry`), one panel per initializer, side by
+Three views of the race's telemetry (`core.race.telemetry`), one panel per initializer, side by
 side on shared axes and colours: the update:data ratio of every weight matrix (with the 1e-3
 rule of thumb), a per-layer quantity over training (activation std, dead units, saturated
 values or the gradient's std), and one layer's activation histogram at every checkpoint as a
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from core.telemetry import Telemetry
+from core.race.telemetry import Telemetry
 from ui import inside_charts
 from ui.export import chart_downloads, table_download
 from ui.i18n import _, ngettext

@@ -6,10 +6,10 @@ the language of that run.
 
 from __future__ import annotations
 
-from core.dataset import Dataset
-from core.diagnosis import Diagnosis
-from core.forward_pass import SATURATION_THRESHOLD
-from core.initializers import TRUNCATED_NORMAL_STD
+from core.data.dataset import Dataset
+from core.forward.diagnosis import Diagnosis
+from core.forward.forward_pass import SATURATION_THRESHOLD
+from core.network.initializers import TRUNCATED_NORMAL_STD
 from ui.i18n import N_, _
 
 INTRO = N_(

@@ -37,9 +37,9 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core import batchnorm
-from core.activations import Activation
-from core.initializers import Initializer
+from core.network import batchnorm
+from core.network.activations import Activation
+from core.network.initializers import Initializer
 from core.types import DEFAULT_DTYPE, FloatArray
 
 

@@ -7,7 +7,7 @@ the memory once the last process has closed and unmapped it), and nothing depend
 /dev/shm, which containers often mount at 64 MB. The file descriptors travel to the workers
 over their connections (`SCM_RIGHTS`).
 
-The training digits are not copied per race: arrays `core.idx` mapped from the MNIST cache are
+The training digits are not copied per race: arrays `core.data.idx` mapped from the MNIST cache are
 mapped again by the workers from the same file, and other data (the bundled sample, a caller's
 own arrays, the labels) is written once to a temporary file on disk, never to /dev/shm (full
 MNIST is 47 MB of pixels), and reused by later races on the same `Dataset`.
@@ -35,8 +35,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.dataset import Dataset
-from core.idx import mapped_file
+from core.data.dataset import Dataset
+from core.data.idx import mapped_file
 
 SEGMENT_BYTES = 16 << 20  # an arena's segments: only the pages written cost memory
 _ALIGN = 64  # every array starts on a cache line: members never share one across arrays

@@ -14,7 +14,7 @@ hold BLAS to one thread from their start, ignore Ctrl-C (the caller decides), an
 their connection closes, so none outlives its caller, even one that was killed.
 
 A race sends each worker one task: a pickled callable whose arrays travel by reference
-(`core.shared`), and the descriptors of the race's memory and meeting pipes. The worker reports
+(`core.race.shared`), and the descriptors of the race's memory and meeting pipes. The worker reports
 every `report_every` steps over its connection; the caller's thread sleeps on the connections,
 so it computes nothing while the workers work, and sees a worker die as the end of its
 connection. Stopping (an error, a dead worker, `on_report` raising) sets a flag the
@@ -46,7 +46,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.shared import Exports, Imports, SharedFd
+from core.race.shared import Exports, Imports, SharedFd
 
 MAX_PROCESSES = 8  # a race asking for more workers runs them as threads
 IDLE_WORKERS = 2  # workers kept for the next race (one race's worth on the target machine)
@@ -272,7 +272,7 @@ class _Worker:
 # What a worker runs: core from the caller's own path, then `_serve` on the inherited socket.
 _BOOT = (
     "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
-    "from core.procs import serve_socket; serve_socket(int(sys.argv[1]))"
+    "from core.race.procs import serve_socket; serve_socket(int(sys.argv[1]))"
 )
 # Read by BLAS libraries when they load: one thread each in a worker, from its start.
 _BLAS_THREAD_VARIABLES = (
@@ -502,7 +502,7 @@ def _meet_rounds(meeting: ProcessMeeting, rounds: int, counter: Counter, job: in
 def meeting_seconds(rounds: int = 2000) -> float:
     """Seconds one meeting of two worker processes takes, both arriving at once (a split race
     meets twice a step); NaN where processes cannot be used."""
-    from core.shared import Arena  # deferred: only this measurement needs an arena here
+    from core.race.shared import Arena  # deferred: only this measurement needs an arena here
 
     workers_pool = pool()
     if workers_pool is None:

@@ -5,7 +5,7 @@ the checkpoints of `distinct_units`), for every network, measured on one trainin
 
 - each hidden layer's activations a = f(z): mean, std, the saturated fraction (|f'(z)| below
   5 % of f's largest slope) and the dead fraction (units saturated for every sample of the
-  batch), as the forward experiment defines them (`core.forward_pass`), and a histogram;
+  batch), as the forward experiment defines them (`core.forward.forward_pass`), and a histogram;
 - each hidden layer's back-propagated gradient ∂L/∂z (z before batch norm, if any): its std;
 - each weight matrix, the output layer's too: the update:data ratio std(ΔW) / std(W), where
   ΔW is the change the optimizer's step actually made to W (so it holds for SGD, Momentum and
@@ -30,7 +30,7 @@ their fraction is reported (`act_clipped`), so every value is counted.
 A network that diverged at step d (its loss turned NaN or inf) is not measured from d on:
 its rows there are NaN (counts 0) and `measured` is False.
 
-A race split over workers by batch rows (`core.training`) measures the whole batch all the
+A race split over workers by batch rows (`core.race.training`) measures the whole batch all the
 same: each worker sums what it sees of its rows (sums, centred sums of squares, counts,
 histogram counts, which units were saturated on every one of its rows), and, once all are in,
 one worker combines them into the statistics of the whole batch; the update ratios are taken
@@ -53,13 +53,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.activations import Activation
-from core.dataset import Dataset
-from core.forward_pass import SATURATION_THRESHOLD
-from core.initializers import Initializer
-from core.mlp import MLP, Cache, weight_views
-from core.shared import PRIVATE, Memory
-from core.theory import gaussian_mean
+from core.data.dataset import Dataset
+from core.forward.forward_pass import SATURATION_THRESHOLD
+from core.forward.theory import gaussian_mean
+from core.network.activations import Activation
+from core.network.initializers import Initializer
+from core.network.mlp import MLP, Cache, weight_views
+from core.race.shared import PRIVATE, Memory
 from core.types import FloatArray, IntArray
 
 HISTOGRAM_BINS = 60

@@ -16,11 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
-from core import procs
-from core.dataset import Dataset
+from core.data.dataset import Dataset
 from core.parallel import Meeting, run_jobs
-from core.procs import Counter, ProcessesUnavailable, ProcessMeeting
-from core.shared import PRIVATE, Arena, Exports, Memory
+from core.race import procs
+from core.race.procs import Counter, ProcessesUnavailable, ProcessMeeting
+from core.race.shared import PRIVATE, Arena, Exports, Memory
 
 
 class Team(Protocol):

@@ -7,7 +7,7 @@ Histograms are binned here so that a UI never ships raw values.
 
 Backward, as in Glorot & Bengio's Fig. 7 and 8: a standard-normal gradient ∂L/∂a is injected
 at the last layer and back-propagated; each layer reports ∂L/∂z and the std of ∂L/∂W. Beside
-every measured std stands the one variance propagation predicts (`core.theory`).
+every measured std stands the one variance propagation predicts (`core.forward.theory`).
 
 With batch norm (the book's §6.3), each layer's z is standardized over the samples before f
 (γ = 1, β = 0, as at initialization), and the gradient flows back through that standardization.
@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.activations import Activation, get_activation
-from core.initializers import Initializer, get_initializer
-from core.lsuv import scale_networks
-from core.mlp import MLP, Cache, Grads, backward, forward, init_mlp, zeros_like_grads
-from core.theory import predicted_stds
+from core.forward.theory import predicted_stds
+from core.network.activations import Activation, get_activation
+from core.network.initializers import Initializer, get_initializer
+from core.network.lsuv import scale_networks
+from core.network.mlp import MLP, Cache, Grads, backward, forward, init_mlp, zeros_like_grads
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_BINS,
@@ -231,7 +231,7 @@ def _network(
 ) -> tuple[MLP | None, Cache]:
     """The net of `n_layers` square layers drawn from `init_ss` (the same first layers for any
     `n_layers`), LSUV-scaled on x if the initializer asks, and its forward pass on x: a stack
-    of one network (`core.mlp`), zero bias, f after every layer, into `out` if given (from
+    of one network (`core.network.mlp`), zero bias, f after every layer, into `out` if given (from
     `empty_cache` for this net). No layers: no net."""
     if n_layers == 0:  # the first layer already left the float range
         return None, Cache(x, [], [], [], [], [], [])
@@ -352,7 +352,7 @@ def _shared_range(act: Activation, values: list[FloatArray]) -> tuple[float, flo
     """The histogram range: the activation's own where bounded, else the values seen.
 
     The values seen widen a declared bound they cross, so that no value is left uncounted
-    (the bounds are exact for what the activations compute: `core.activations`).
+    (the bounds are exact for what the activations compute: `core.network.activations`).
     """
     seen_low = min((float(a.min()) for a in values), default=0.0)
     seen_high = max((float(a.max()) for a in values), default=1.0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from core.forward_pass import ForwardResult
+from core.forward.forward_pass import ForwardResult
 from core.validation import InvalidTypeError
 
 Code = Literal[

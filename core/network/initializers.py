@@ -6,7 +6,7 @@ LeCun (1, fan_in), He (2, fan_in), PyTorch's Linear default (1/3, fan_in, unifor
 
 References: LeCun et al. 1998, "Efficient BackProp"; Glorot & Bengio 2010;
 He et al. 2015, arXiv:1502.01852; Saxe et al. 2013, arXiv:1312.6120 (orthogonal);
-Mishkin & Matas 2016, arXiv:1511.06422 (LSUV, data-dependent: see `core.lsuv`).
+Mishkin & Matas 2016, arXiv:1511.06422 (LSUV, data-dependent: see `core.network.lsuv`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Initializer:
     `torch` and `keras` are the framework calls that draw the same distribution for a weight
     used as z = x @ W (PyTorch stores it transposed); "" when there is none.
     `data_dependent`: the draw is only a start, each layer is then rescaled on a batch of data
-    (LSUV, `core.lsuv`); `sample` and `variance` describe the draw before that rescaling.
+    (LSUV, `core.network.lsuv`); `sample` and `variance` describe the draw before that rescaling.
     """
 
     name: str

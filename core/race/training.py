@@ -1,14 +1,14 @@
 """The book's §6.2.4 experiment: train one MLP per initializer on MNIST, on identical batches.
 
-Networks are stacked (see `core.mlp`) into one group per worker (`core.workers`: processes,
-or threads where processes cannot start); every group draws the same mini-batches, so only
-the initialization differs. With several seeds, each initializer trains once per seed: seed r
-draws every initializer's weights from the same r-th stream, and all of them still see the
+Networks are stacked (see `core.network.mlp`) into one group per worker (`core.race.workers`:
+processes, or threads where processes cannot start); every group draws the same mini-batches, so
+only the initialization differs. With several seeds, each initializer trains once per seed: seed
+r draws every initializer's weights from the same r-th stream, and all of them still see the
 same batches, so the spread across seeds is the spread due to the draw of the initial weights
 alone. A network whose loss turns NaN or inf is reported as diverged at that step, not raised;
 the others carry on. So is a network whose loss stayed finite but whose parameters or test
-outputs are not, at the last step: it has no test accuracy, never the 10 % that argmax over
-NaN logits would give.
+outputs are not, at the last step: it has no test accuracy, never the 10 % that argmax over NaN
+logits would give.
 
 Reference: the book's `ch06/weight_init_compare.py`; He et al. 2015, arXiv:1502.01852 (Fig. 3).
 """
@@ -28,12 +28,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from core.activations import Activation, get_activation
-from core.dataset import N_PIXELS, Dataset
-from core.initializers import Initializer, get_initializer
-from core.losses import softmax_cross_entropy
-from core.lsuv import scale_networks, training_batch
-from core.mlp import (
+from core.data.dataset import N_PIXELS, Dataset
+from core.forward.symmetry import NOT_COUNTED, distinct_units
+from core.network.activations import Activation, get_activation
+from core.network.initializers import Initializer, get_initializer
+from core.network.losses import softmax_cross_entropy
+from core.network.lsuv import scale_networks, training_batch
+from core.network.mlp import (
     MLP,
     Grads,
     backward,
@@ -44,12 +45,12 @@ from core.mlp import (
     moved_to,
     network_index,
 )
-from core.optim import OPTIMIZERS, make_optimizer
+from core.network.optim import OPTIMIZERS, make_optimizer
 from core.parallel import Meeting, with_one_blas_thread
-from core.procs import Counter, ProcessMeeting
-from core.shared import PRIVATE, Memory
-from core.symmetry import NOT_COUNTED, distinct_units
-from core.telemetry import HISTOGRAM_BINS, RaceTelemetry, Recorder, Telemetry, allocate
+from core.race.procs import Counter, ProcessMeeting
+from core.race.shared import PRIVATE, Memory
+from core.race.telemetry import HISTOGRAM_BINS, RaceTelemetry, Recorder, Telemetry, allocate
+from core.race.workers import Workers
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_LAYERS,
@@ -64,7 +65,6 @@ from core.validation import (
     check_positive,
     check_seed,
 )
-from core.workers import Workers
 
 N_CLASSES = 10
 _PIXEL_SCALE = DEFAULT_DTYPE(1 / 255)  # a float32 scalar: uint8 × it is computed in float32
@@ -108,7 +108,7 @@ class TrainResult:
     `checkpoints[c]` (step 0 is the initialization): it stays 1 from a constant init, and is
     `NOT_COUNTED` (0) where the parameters were not finite or had been zeroed after a
     divergence (from step `diverged_at` on).
-    `telemetry[name]` is what every layer did at the same checkpoints (`core.telemetry`);
+    `telemetry[name]` is what every layer did at the same checkpoints (`core.race.telemetry`);
     empty when the race ran without it.
     """
 
@@ -154,11 +154,12 @@ def train_compare(
     process can start, with the same results), by networks or by batch rows (see `_plan`); a
     run is bit for bit the same for a given number of workers, and the same up to float
     rounding for another number (a batch split into rows sums its gradient in another order).
-    A worker process that dies raises `core.procs.WorkerDied`. BLAS runs on one thread
+    A worker process that dies raises `core.race.procs.WorkerDied`. BLAS runs on one thread
     meanwhile, and gets the process's own setting back at the end. With `telemetry`, every
-    layer of every network is measured at each checkpoint (`core.telemetry`), on the whole
+    layer of every network is measured at each checkpoint (`core.race.telemetry`), on the whole
     batch however it is split. A data-dependent initializer (LSUV) rescales its draw on one
-    batch of training digits drawn from `seed` apart from the training batches (`core.lsuv`).
+    batch of training digits drawn from `seed` apart from the training batches
+    (`core.network.lsuv`).
 
     `initializers` is a list (or tuple) of registry names and `Initializer`s; a bare string is
     refused rather than read as one name, because a caller who passes one has usually lost a
@@ -220,7 +221,7 @@ def train_compare(
         telemetry=telemetry,
     )
     if data is None:
-        from core.mnist import load_mnist  # deferred: only a run without data needs the loader
+        from core.data.mnist import load_mnist  # deferred: only a run without data needs the loader
 
         data = load_mnist()
 

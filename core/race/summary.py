@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.smoothing import smooth_curve
-from core.training import TrainResult
+from core.race.smoothing import smooth_curve
+from core.race.training import TrainResult
 from core.types import FloatArray
 
 SMOOTH_WINDOW = 11  # the book's smooth_curve window

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core import batchnorm
-from core.dataset import Dataset
-from core.initializers import Initializer
-from core.mlp import MLP
+from core.data.dataset import Dataset
+from core.network import batchnorm
+from core.network.initializers import Initializer
+from core.network.mlp import MLP
 from core.types import DEFAULT_DTYPE, FloatArray
 
 TOLERANCE = 0.1  # Tol_var: |Var(z) − 1| below it ends a layer's rescaling

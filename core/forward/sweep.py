@@ -5,11 +5,12 @@ Weights are W ~ N(0, σ²/n): σ = 1 is LeCun's 1/√n (the book's "Xavier"), σ
 depth at once, and all σ run as one batched product per layer (float32, float64 statistics), so a
 full map takes well under a second.
 
-Why not `core.mlp.forward`: the σ grid as a stack of networks there (one matrix per σ, in chunks
-of 4 to 44 σ, the same draws) gives the same map (2e-7 apart where it is ordered) but took
-580-640 ms against 280-330 ms here (ReLU, width 100, depth 50, 200 samples, one BLAS thread),
-and 800 ms with one draw per σ: per layer it makes a product per σ on inputs with a ones column,
-copies f(z) into them and keeps every layer, where this loop makes one product of the shared W.
+Why not `core.network.mlp.forward`: the σ grid as a stack of networks there (one matrix per σ,
+in chunks of 4 to 44 σ, the same draws) gives the same map (2e-7 apart where it is ordered) but
+took 580-640 ms against 280-330 ms here (ReLU, width 100, depth 50, 200 samples, one BLAS
+thread), and 800 ms with one draw per σ: per layer it makes a product per σ on inputs with a
+ones column, copies f(z) into them and keeps every layer, where this loop makes one product of
+the shared W.
 
 References: He et al. 2015, arXiv:1502.01852 (§2.2); Poole et al. 2016, arXiv:1606.05340
 (the ordered and chaotic phases this map shows for tanh).
@@ -24,8 +25,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from core.activations import get_activation
-from core.initializers import MAX_STD, MIN_STD
+from core.network.activations import get_activation
+from core.network.initializers import MAX_STD, MIN_STD
 from core.types import FloatArray
 from core.validation import (
     MAX_LAYERS,

@@ -37,8 +37,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from core.dataset import Dataset, DatasetKind
-from core.idx import MnistError, read_idx, write_idx
+from core.data.dataset import Dataset, DatasetKind
+from core.data.idx import MnistError, read_idx, write_idx
 
 __all__ = [
     "DOWNLOAD_DEADLINE",
@@ -80,7 +80,7 @@ MNIST_FILES: Mapping[str, tuple[int, str]] = MappingProxyType(
     }
 )
 
-SAMPLE_PATH = Path(__file__).with_name("data") / "mnist_sample.npz"
+SAMPLE_PATH = Path(__file__).with_name("mnist_sample.npz")
 
 ENV_DATA_DIR = "INITLAB_MNIST_DIR"
 ENV_CACHE_DIR = "INITLAB_CACHE_DIR"

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.activations import Activation, get_activation
-from core.batchnorm import EPS
-from core.initializers import MAX_STD
+from core.network.activations import Activation, get_activation
+from core.network.batchnorm import EPS
+from core.network.initializers import MAX_STD
 from core.types import FloatArray
 from core.validation import MAX_LAYERS, MAX_VALUES, check_bool, check_int, check_real
 
@@ -140,7 +140,7 @@ def _unit_variance_gain(second_moment: float, *, layer: int) -> float:
     """n · Var(W) that LSUV gives a layer whose input has E[a²] = `second_moment`: 1 / E[a²].
 
     A zero input (E[a²] = 0) has no scale that brings its output to variance 1, as LSUV itself
-    refuses (`core.lsuv`), so the prediction is refused too rather than made inf or NaN.
+    refuses (`core.network.lsuv`), so the prediction is refused too rather than made inf or NaN.
     """
     if second_moment == 0:
         raise ValueError(
