@@ -450,16 +450,18 @@ class _Race:
     def follow(
         self, total_steps: int, report_every: int, on_report: Callable[[int], None] | None
     ) -> None:
-        """Report every multiple of `report_every` every worker has passed, in order (a
-        caller that woke late still hears each), until all have finished; raise the first
-        error."""
+        """Report the latest multiple of `report_every` that every worker has passed, until
+        all have finished; raise the first error. A caller slower than the workers is not made
+        to replay the steps it was busy through (the race's arrays hold them all): replaying
+        them made a page that draws at each report finish its race seconds after the workers
+        (the book's race: 18 s in the browser for 6 s of training)."""
         reported = 0
         while not self.errors:
             ends = zip(self.done, self.finished, strict=True)
             steps = [total_steps if end else done for done, end in ends]
             due = min(steps) // report_every * report_every
             if on_report is not None and due > reported:
-                reported += report_every
+                reported = due
                 on_report(reported)
             elif all(self.finished):
                 break
