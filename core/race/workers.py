@@ -11,7 +11,8 @@ then. Once a race has begun in processes, a worker that dies fails the race with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -73,7 +74,17 @@ class Workers:
         thread (see `procs.run_in_processes` and `parallel.run_jobs`)."""
         if self.processes is not None and self._arena is not None:
             try:
-                self._run_processes(jobs, teams, data, total_steps, report_every, on_report)
+                with self._shared(teams, data) as (exports, stop, meetings):
+                    procs.run_in_processes(
+                        self.processes,
+                        jobs,
+                        exports,
+                        stop,
+                        meetings,
+                        total_steps,
+                        report_every,
+                        on_report,
+                    )
                 return
             except ProcessesUnavailable:  # nothing ran: the same race in threads
                 self.release(healthy=False)
@@ -82,17 +93,14 @@ class Workers:
         meetings = [t.meeting for t in teams if isinstance(t.meeting, Meeting)]
         run_jobs(jobs, total_steps, report_every, on_report, meetings)
 
-    def _run_processes(
-        self,
-        jobs: Sequence[Callable[[Counter, int], None]],
-        teams: Sequence[Team],
-        data: Dataset,
-        total_steps: int,
-        report_every: int,
-        on_report: Callable[[int], None] | None,
-    ) -> None:
-        arena, processes = self._arena, self.processes
-        assert arena is not None and processes is not None
+    @contextlib.contextmanager
+    def _shared(
+        self, teams: Sequence[Team], data: Dataset
+    ) -> Iterator[tuple[Exports, np.ndarray, list[ProcessMeeting]]]:
+        """What the processes of a race share: the digits, a stop flag and each team's
+        meeting, closed when the race ends."""
+        arena = self._arena
+        assert arena is not None
         stop = arena.full(1, 0, np.uint8)
         meetings = []
         for team in teams:
@@ -104,9 +112,7 @@ class Workers:
             exports.share_dataset(data)
             for meeting in meetings:
                 meeting.share(exports)
-            procs.run_in_processes(
-                processes, jobs, exports, stop, meetings, total_steps, report_every, on_report
-            )
+            yield exports, stop, meetings
         finally:
             exports.close()
             for meeting in meetings:
