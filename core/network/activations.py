@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 
-from core.types import FloatArray
+from core.types import FloatArray, by_name
 from core.validation import InvalidTypeError, check_choice, check_positive, check_real
 
 LEAKY_SLOPE = 0.01
@@ -254,54 +253,51 @@ def _gelu_low() -> float:
 _SELU_LOW = min(-SELU_SCALE * SELU_ALPHA, _lowest_computed(_selu, np.array([-1e30])))
 _GELU_LOW = _gelu_low()
 
-ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
-    {
-        a.name: a
-        for a in (
-            Activation(
-                "sigmoid",
-                "Sigmoid",
-                _sigmoid,
-                _sigmoid_grad,
-                1.0,
-                0.25,
-                0.0,
-                1.0,
-                grad_of_output=_sigmoid_grad_of_output,
-            ),
-            Activation(
-                "tanh",
-                "tanh",
-                np.tanh,
-                _tanh_grad,
-                5 / 3,
-                1.0,
-                -1.0,
-                1.0,
-                grad_of_output=_tanh_grad_of_output,
-            ),
-            Activation("relu", "ReLU", _relu, _relu_grad, math.sqrt(2), 1.0, 0.0, None),
-            Activation(
-                "leaky_relu",
-                f"Leaky ReLU (slope {LEAKY_SLOPE})",
-                _leaky_relu,
-                _leaky_relu_grad,
-                math.sqrt(2 / (1 + LEAKY_SLOPE**2)),
-                1.0,
-                None,
-                None,
-            ),
-            Activation("elu", "ELU", _elu, _elu_grad, math.sqrt(2), 1.0, -1.0, None),
-            Activation(
-                "selu", "SELU", _selu, _selu_grad, 0.75, SELU_SCALE * SELU_ALPHA, _SELU_LOW, None
-            ),
-            Activation(
-                "gelu", "GELU", _gelu, _gelu_grad, math.sqrt(2), _gelu_max_slope(), _GELU_LOW, None
-            ),
-            Activation("softsign", "Softsign", _softsign, _softsign_grad, 1.0, 1.0, -1.0, 1.0),
-            Activation("linear", "Linear (identity)", _identity, _ones, 1.0, 1.0, None, None),
-        )
-    }
+ACTIVATIONS: Mapping[str, Activation] = by_name(
+    (
+        Activation(
+            "sigmoid",
+            "Sigmoid",
+            _sigmoid,
+            _sigmoid_grad,
+            1.0,
+            0.25,
+            0.0,
+            1.0,
+            grad_of_output=_sigmoid_grad_of_output,
+        ),
+        Activation(
+            "tanh",
+            "tanh",
+            np.tanh,
+            _tanh_grad,
+            5 / 3,
+            1.0,
+            -1.0,
+            1.0,
+            grad_of_output=_tanh_grad_of_output,
+        ),
+        Activation("relu", "ReLU", _relu, _relu_grad, math.sqrt(2), 1.0, 0.0, None),
+        Activation(
+            "leaky_relu",
+            f"Leaky ReLU (slope {LEAKY_SLOPE})",
+            _leaky_relu,
+            _leaky_relu_grad,
+            math.sqrt(2 / (1 + LEAKY_SLOPE**2)),
+            1.0,
+            None,
+            None,
+        ),
+        Activation("elu", "ELU", _elu, _elu_grad, math.sqrt(2), 1.0, -1.0, None),
+        Activation(
+            "selu", "SELU", _selu, _selu_grad, 0.75, SELU_SCALE * SELU_ALPHA, _SELU_LOW, None
+        ),
+        Activation(
+            "gelu", "GELU", _gelu, _gelu_grad, math.sqrt(2), _gelu_max_slope(), _GELU_LOW, None
+        ),
+        Activation("softsign", "Softsign", _softsign, _softsign_grad, 1.0, 1.0, -1.0, 1.0),
+        Activation("linear", "Linear (identity)", _identity, _ones, 1.0, 1.0, None, None),
+    )
 )
 
 

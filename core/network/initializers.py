@@ -20,7 +20,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from core.types import DEFAULT_DTYPE, FloatArray
+from core.types import DEFAULT_DTYPE, FloatArray, by_name
 from core.validation import (
     MAX_MULTIPLY_ADDS,
     MAX_VALUES,
@@ -243,132 +243,128 @@ def _keras_untruncated(scale: str, mode: str, truncated: str) -> str:
     )
 
 
-INITIALIZERS: Mapping[str, Initializer] = MappingProxyType(
-    {
-        i.name: i
-        for i in (
-            Initializer(
-                "zeros",
-                "Zeros (W = 0)",
-                r"W_{ij} = 0",
-                0.0,
-                "fixed",
-                "constant",
-                torch=f"{_TORCH}zeros_(w)",
-                keras=f"{_KERAS}Zeros()",
-            ),
-            variance_scaling(
-                "std_0.01",
-                "std = 0.01 (the book's first try)",
-                r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)",
-                1e-4,
-                "fixed",
-                torch=f"{_TORCH}normal_(w, std=0.01)",
-                keras=f"{_KERAS}RandomNormal(stddev=0.01)",
-            ),
-            variance_scaling(
-                "std_1",
-                "std = 1",
-                r"W \sim \mathcal{N}(0,\ 1)",
-                1.0,
-                "fixed",
-                torch=f"{_TORCH}normal_(w, std=1.0)",
-                keras=f"{_KERAS}RandomNormal(stddev=1.0)",
-            ),
-            variance_scaling(
-                "lecun_normal",
-                'LeCun normal √(1/n): the book\'s "Xavier"',
-                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{1}}{{{_N_IN}}}\right)",
-                1.0,
-                "fan_in",
-                # Gain 1 for "linear": std = 1/√fan_in, with fan_in read from w's dim 1.
-                torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="linear")',
-                keras=_keras_untruncated("1.0", "fan_in", "LecunNormal"),
-            ),
-            variance_scaling(
-                "lecun_uniform",
-                "LeCun uniform",
-                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{3}}{{{_N_IN}}}}}\right)",
-                1.0,
-                "fan_in",
-                "uniform",
-                torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="linear")',
-                keras=f"{_KERAS}LecunUniform()",
-            ),
-            variance_scaling(
-                "glorot_normal",
-                "Glorot/Xavier normal (fan_in + fan_out)",
-                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN} + {_N_OUT}}}\right)",
-                1.0,
-                "fan_avg",
-                torch=f"{_TORCH}xavier_normal_(w)",
-                keras=_keras_untruncated("1.0", "fan_avg", "GlorotNormal"),
-            ),
-            variance_scaling(
-                "glorot_uniform",
-                "Glorot/Xavier uniform (fan_in + fan_out)",
-                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN} + {_N_OUT}}}}}\right)",
-                1.0,
-                "fan_avg",
-                "uniform",
-                torch=f"{_TORCH}xavier_uniform_(w)",
-                keras=f"{_KERAS}GlorotUniform()",
-            ),
-            variance_scaling(
-                "he_normal",
-                "He/Kaiming normal √(2/n)",
-                rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN}}}\right)",
-                2.0,
-                "fan_in",
-                torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="relu")',
-                keras=_keras_untruncated("2.0", "fan_in", "HeNormal"),
-            ),
-            variance_scaling(
-                "he_uniform",
-                "He/Kaiming uniform",
-                rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN}}}}}\right)",
-                2.0,
-                "fan_in",
-                "uniform",
-                torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="relu")',
-                keras=f"{_KERAS}HeUniform()",
-            ),
-            Initializer(
-                "orthogonal",
-                "Orthogonal (Saxe et al.)",
-                r"W = Q,\quad A = QR,\ A_{ij} \sim \mathcal{N}(0, 1)",
-                1.0,
-                "fixed",
-                "orthogonal",
-                torch=f"{_TORCH}orthogonal_(w)",
-                keras=f"{_KERAS}Orthogonal()",
-            ),
-            Initializer(
-                "lsuv",
-                "LSUV: orthogonal, then unit output variance per layer on data (Mishkin & Matas)",
-                r"W_l = Q_l \,/\, \sqrt{\operatorname{Var}(z_l)}\ \text{ layer by layer, until }"
-                r"\ \lvert \operatorname{Var}(z_l) - 1 \rvert < 0.1",
-                1.0,
-                "fixed",
-                "orthogonal",
-                torch="lsuv.lsuv_with_singlebatch(model, x_batch)  # pip install lsuv",
-                keras=f"{_KERAS}Orthogonal()\n# then each layer rescaled on a batch: not built in",
-                data_dependent=True,
-            ),
-            variance_scaling(
-                "torch_default",
-                'PyTorch Linear default U(±1/√n), Glorot\'s "standard"',
-                rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{_N_IN}}}}}\right)",
-                1 / 3,
-                "fan_in",
-                "uniform",
-                # What nn.Linear.reset_parameters calls: gain √(2/(1+5)), bound 1/√fan_in.
-                torch=f"{_TORCH}kaiming_uniform_(w, a=math.sqrt(5))  # nn.Linear's default",
-                keras=f"{_KERAS}VarianceScaling("
-                'scale=1 / 3, mode="fan_in", distribution="uniform")',
-            ),
-        )
-    }
+INITIALIZERS: Mapping[str, Initializer] = by_name(
+    (
+        Initializer(
+            "zeros",
+            "Zeros (W = 0)",
+            r"W_{ij} = 0",
+            0.0,
+            "fixed",
+            "constant",
+            torch=f"{_TORCH}zeros_(w)",
+            keras=f"{_KERAS}Zeros()",
+        ),
+        variance_scaling(
+            "std_0.01",
+            "std = 0.01 (the book's first try)",
+            r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)",
+            1e-4,
+            "fixed",
+            torch=f"{_TORCH}normal_(w, std=0.01)",
+            keras=f"{_KERAS}RandomNormal(stddev=0.01)",
+        ),
+        variance_scaling(
+            "std_1",
+            "std = 1",
+            r"W \sim \mathcal{N}(0,\ 1)",
+            1.0,
+            "fixed",
+            torch=f"{_TORCH}normal_(w, std=1.0)",
+            keras=f"{_KERAS}RandomNormal(stddev=1.0)",
+        ),
+        variance_scaling(
+            "lecun_normal",
+            'LeCun normal √(1/n): the book\'s "Xavier"',
+            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{1}}{{{_N_IN}}}\right)",
+            1.0,
+            "fan_in",
+            # Gain 1 for "linear": std = 1/√fan_in, with fan_in read from w's dim 1.
+            torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="linear")',
+            keras=_keras_untruncated("1.0", "fan_in", "LecunNormal"),
+        ),
+        variance_scaling(
+            "lecun_uniform",
+            "LeCun uniform",
+            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{3}}{{{_N_IN}}}}}\right)",
+            1.0,
+            "fan_in",
+            "uniform",
+            torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="linear")',
+            keras=f"{_KERAS}LecunUniform()",
+        ),
+        variance_scaling(
+            "glorot_normal",
+            "Glorot/Xavier normal (fan_in + fan_out)",
+            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN} + {_N_OUT}}}\right)",
+            1.0,
+            "fan_avg",
+            torch=f"{_TORCH}xavier_normal_(w)",
+            keras=_keras_untruncated("1.0", "fan_avg", "GlorotNormal"),
+        ),
+        variance_scaling(
+            "glorot_uniform",
+            "Glorot/Xavier uniform (fan_in + fan_out)",
+            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN} + {_N_OUT}}}}}\right)",
+            1.0,
+            "fan_avg",
+            "uniform",
+            torch=f"{_TORCH}xavier_uniform_(w)",
+            keras=f"{_KERAS}GlorotUniform()",
+        ),
+        variance_scaling(
+            "he_normal",
+            "He/Kaiming normal √(2/n)",
+            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN}}}\right)",
+            2.0,
+            "fan_in",
+            torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="relu")',
+            keras=_keras_untruncated("2.0", "fan_in", "HeNormal"),
+        ),
+        variance_scaling(
+            "he_uniform",
+            "He/Kaiming uniform",
+            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN}}}}}\right)",
+            2.0,
+            "fan_in",
+            "uniform",
+            torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="relu")',
+            keras=f"{_KERAS}HeUniform()",
+        ),
+        Initializer(
+            "orthogonal",
+            "Orthogonal (Saxe et al.)",
+            r"W = Q,\quad A = QR,\ A_{ij} \sim \mathcal{N}(0, 1)",
+            1.0,
+            "fixed",
+            "orthogonal",
+            torch=f"{_TORCH}orthogonal_(w)",
+            keras=f"{_KERAS}Orthogonal()",
+        ),
+        Initializer(
+            "lsuv",
+            "LSUV: orthogonal, then unit output variance per layer on data (Mishkin & Matas)",
+            r"W_l = Q_l \,/\, \sqrt{\operatorname{Var}(z_l)}\ \text{ layer by layer, until }"
+            r"\ \lvert \operatorname{Var}(z_l) - 1 \rvert < 0.1",
+            1.0,
+            "fixed",
+            "orthogonal",
+            torch="lsuv.lsuv_with_singlebatch(model, x_batch)  # pip install lsuv",
+            keras=f"{_KERAS}Orthogonal()\n# then each layer rescaled on a batch: not built in",
+            data_dependent=True,
+        ),
+        variance_scaling(
+            "torch_default",
+            'PyTorch Linear default U(±1/√n), Glorot\'s "standard"',
+            rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{_N_IN}}}}}\right)",
+            1 / 3,
+            "fan_in",
+            "uniform",
+            # What nn.Linear.reset_parameters calls: gain √(2/(1+5)), bound 1/√fan_in.
+            torch=f"{_TORCH}kaiming_uniform_(w, a=math.sqrt(5))  # nn.Linear's default",
+            keras=f'{_KERAS}VarianceScaling(scale=1 / 3, mode="fan_in", distribution="uniform")',
+        ),
+    )
 )
 
 # The traps in moving an initializer between this app, PyTorch and Keras, one sentence each.
