@@ -317,7 +317,9 @@ def _dataset() -> core.Dataset:
         data, folder_error = load_dataset(show)
     slot.empty()
     if folder_error:
-        st.error(_("Your MNIST folder could not be used: {why}").format(why=folder_error))
+        # The reason names a path and a file format: shown as it is, as code, in every language.
+        st.error(_("Your MNIST folder could not be used; the race uses the bundled sample. Why:"))
+        st.code(folder_error, language=None, wrap_lines=True)
     why = (
         _("Full MNIST is not in use because {why}.").format(why=_(data.note)) if data.note else None
     )

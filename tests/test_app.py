@@ -630,7 +630,8 @@ def test_app_broken_mnist_folder_shows_error_and_uses_sample(
     monkeypatch.setenv("INITLAB_MNIST_DIR", str(tmp_path / "no-such-folder"))
     at.run()
     assert not at.exception
-    assert "does not exist" in texts(at.error)
+    assert "could not be used" in texts(at.error)
+    assert any("does not exist" in code.value for code in at.code), "the reason, as code"
     assert "bundled sample" in texts(at.caption)
     train(at, iterations=20)
     assert not at.exception

@@ -18,6 +18,10 @@ import streamlit as st
 KEY = "main_width"
 _REPORTED = "main_width.reported"  # set when a report reruns the page
 STEP = 10  # pixels
+# A known width is reported again only when it changes by this share or more (a window resized,
+# a phone turned), never for a scrollbar coming or going: each report reruns the whole page,
+# which stops a race that is training.
+CHANGE = 0.1
 
 # `parentElement` is the component's shadow root; its host sits in the main column and is as
 # wide as that column. The Python side passes back the width it knows, so a rerun that mounts
@@ -28,7 +32,8 @@ export default function ({{ parentElement, data, setStateValue }}) {{
   let known = data?.width ?? null;
   const report = () => {{
     const width = Math.floor(host.getBoundingClientRect().width / {STEP}) * {STEP};
-    if (width > 0 && width !== known) {{
+    const changed = known === null || Math.abs(width - known) >= {CHANGE} * known;
+    if (width > 0 && changed) {{
       known = width;
       setStateValue("width", width);
     }}
