@@ -97,6 +97,19 @@ def test_race_in_processes_equals_the_race_in_threads(
         assert in_processes.diverged_at["std_1"] != (None,)
 
 
+def test_processes_false_races_in_threads_with_the_same_result(
+    digits: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    race = functools.partial(
+        train_compare, BOOK_RACE, iterations=30, data=digits, progress_every=10, workers=2
+    )
+    in_processes = race()
+    seen = _in_processes(monkeypatch)
+    in_threads = race(processes=False)
+    assert not seen, "processes=False started no worker process"
+    _assert_same_race(in_processes, in_threads)
+
+
 def test_a_failing_worker_process_is_raised_not_hung(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
 ) -> None:

@@ -142,6 +142,7 @@ def train_compare(
     progress_every: int = 50,
     workers: int | None = None,
     telemetry: bool = True,
+    processes: bool = True,
 ) -> TrainResult:
     """Train `seeds` networks per initializer with softmax cross-entropy on the same batches.
 
@@ -155,7 +156,8 @@ def train_compare(
     run is bit for bit the same for a given number of workers, and the same up to float
     rounding for another number (a batch split into rows sums its gradient in another order).
     A worker process that dies raises `core.race.procs.WorkerDied`. BLAS runs on one thread
-    meanwhile, and gets the process's own setting back at the end. With `telemetry`, every
+    meanwhile, and gets the process's own setting back at the end (with `processes` false, the
+    workers are threads of this process, never worker processes). With `telemetry`, every
     layer of every network is measured at each checkpoint (`core.race.telemetry`), on the whole
     batch however it is split. A data-dependent initializer (LSUV) rescales its draw on one
     batch of training digits drawn from `seed` apart from the training batches
@@ -196,6 +198,7 @@ def train_compare(
     )
     check_bool("batch_norm", batch_norm)
     check_bool("telemetry", telemetry)
+    check_bool("processes", processes)
     check_int("progress_every", progress_every, low=1)
     if workers is not None:
         check_int("workers", workers, low=1)
@@ -229,7 +232,7 @@ def train_compare(
     n_workers = workers if workers is not None else default_workers()
     checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
     plan = _plan(n_nets, n_workers, batch_size=batch_size, batch_norm=batch_norm)
-    workers_ = Workers.take(sum(members for _, members in plan))
+    workers_ = Workers.take(sum(members for _, members in plan), processes=processes)
     memory = workers_.memory
     run = _Run(
         inits=inits,

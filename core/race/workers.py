@@ -43,10 +43,10 @@ class Workers:
         self.memory: Memory = self._arena if self._arena is not None else PRIVATE
 
     @classmethod
-    def take(cls, n_jobs: int) -> Workers:
-        """`n_jobs` worker processes if the pool can give them (at most
+    def take(cls, n_jobs: int, *, processes: bool = True) -> Workers:
+        """`n_jobs` worker processes if `processes` and the pool can give them (at most
         `procs.MAX_PROCESSES`), else threads."""
-        pool = procs.pool() if n_jobs <= procs.MAX_PROCESSES else None
+        pool = procs.pool() if processes and n_jobs <= procs.MAX_PROCESSES else None
         if pool is None:
             return cls(None, None)
         try:
