@@ -367,8 +367,6 @@ INITIALIZERS: Mapping[str, Initializer] = by_name(
     )
 )
 
-# The traps in moving an initializer between this app, PyTorch and Keras, one sentence each.
-# Code names are in backticks, so the UI can render them as Markdown.
 # Framework names for the same schemes; the UI lists each scheme once, under its registry key.
 ALIASES: Mapping[str, str] = MappingProxyType(
     {
