@@ -42,8 +42,11 @@ def panels_per_row(width: int | None, *, panel: int, spacing: int, frame: int, m
     return max(1, min(most, (width - frame + spacing) // (panel + spacing)))
 
 
-def _legend_columns(width: int | None, entry: int) -> int | None:
-    return None if width is None else max(1, width // entry)
+def legend_columns(width: int | None, entry: int, *, frame: int = 0) -> int | None:
+    """How many legend entries `entry` pixels wide fit in a row of a chart `width` pixels wide
+    beside `frame` pixels of axis; None (one row, as Vega lays it out) when the width is
+    unknown."""
+    return None if width is None else max(1, (width - frame) // entry)
 
 
 def top_legend(
@@ -52,8 +55,8 @@ def top_legend(
     """A legend on top of a chart `width` pixels wide, its entries in columns `entry` pixels
     wide so that they wrap onto more rows rather than run off the chart (Vega does not wrap a
     legend by itself); one row when the width is unknown."""
-    columns = _legend_columns(width, entry)
-    if width is None or columns is None:
+    columns = legend_columns(width, entry)
+    if width is None or columns is None:  # both, for the type checker
         return alt.Legend(orient="top", labelLimit=label_limit, **kwargs)
     limit = min(label_limit, width - LEGEND_INDENT)  # a longer label ends in an ellipsis
     return alt.Legend(orient="top", columns=columns, labelLimit=limit, **kwargs)
@@ -62,7 +65,7 @@ def top_legend(
 def legend_rows_height(width: int | None, entries: int, entry: int = LEGEND_ENTRY_WIDTH) -> int:
     """The height that a `top_legend` wrapped onto more rows adds to a chart, so that the plot
     keeps its height (a stretched chart's height includes its legend)."""
-    columns = _legend_columns(width, entry)
+    columns = legend_columns(width, entry)
     return 0 if columns is None else (math.ceil(entries / columns) - 1) * LEGEND_ROW_HEIGHT
 
 

@@ -8,7 +8,7 @@ import unicodedata
 import altair as alt
 import pandas as pd
 
-from ui.charts import panels_per_row
+from ui.charts import legend_columns, panels_per_row
 from ui.i18n import _
 from ui.inside_frames import MIN_SHARE, RULE_OF_THUMB
 
@@ -42,9 +42,8 @@ def _facet(
 def _top_legend(width: int | None) -> alt.Legend:
     """A legend of weights or layers on top, its entries wrapped onto rows that fit in `width`
     pixels (up to 31 of them with 30 layers); one row when the width is unknown."""
-    if width is None:
-        return alt.Legend(orient="top")
-    return alt.Legend(orient="top", columns=max(1, (width - Y_AXIS_WIDTH) // LEGEND_ENTRY_WIDTH))
+    columns = legend_columns(width, LEGEND_ENTRY_WIDTH, frame=Y_AXIS_WIDTH)
+    return alt.Legend(orient="top", columns=alt.Undefined if columns is None else columns)
 
 
 def _title_lines(title: str) -> str | list[str]:
