@@ -167,12 +167,67 @@ def train_compare(
     refused rather than read as one name, because a caller who passes one has usually lost a
     level of nesting. The size of the race is bounded (see `core.validation`).
     """
+    inits = _checked_initializers(initializers)
+    act = get_activation(activation)
+    widths = _checked_widths(hidden)
+    _check_settings(
+        n_initializers=len(inits),
+        widths=widths,
+        iterations=iterations,
+        batch_size=batch_size,
+        seed=seed,
+        seeds=seeds,
+        batch_norm=batch_norm,
+        telemetry=telemetry,
+        processes=processes,
+        progress_every=progress_every,
+        workers=workers,
+        optimizer=optimizer,
+        lr=lr,
+        on_progress=on_progress,
+        data=data,
+    )
+    if data is None:
+        from core.data.mnist import load_mnist  # deferred: only a run without data needs the loader
+
+        data = load_mnist()
+
+    checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
+    n_workers = workers if workers is not None else default_workers()
+    plan = _plan(len(inits) * seeds, n_workers, batch_size=batch_size, batch_norm=batch_norm)
+    workers_ = Workers.take(sum(members for _, members in plan), processes=processes)
+    run = _Run(
+        inits=inits,
+        activation=act,
+        sizes=(data.x_train.shape[1], *widths, N_CLASSES),
+        iterations=iterations,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        lr=lr,
+        seeds=seeds,
+        batch_norm=batch_norm,
+        seed_sequences=_seed_sequences(seed, seeds),
+        data=data,
+        checkpoints=checkpoints,
+        memory=workers_.memory,
+    )
+    try:
+        seconds = _race(run, workers_, n_workers, seed, telemetry, on_progress, progress_every)
+    finally:
+        workers_.release()
+    _private(run)  # the result's arrays, out of the memory shared with the workers
+    return _result(run, seconds)
+
+
+def _checked_initializers(initializers: object) -> list[Initializer]:
+    """The race's initializers, each once; a bare string is refused, not read as one name."""
     if not _is_list(initializers) or isinstance(initializers, Initializer):
         raise InvalidTypeError(
             "initializers must be a list of names or Initializers, e.g. ['he_normal'], "
             f"got {'the string ' if isinstance(initializers, str | bytes) else ''}"
             f"{initializers!r}"
         )
+    assert isinstance(initializers, Sequence | np.ndarray)
     if not len(initializers):
         raise ValueError("initializers must name at least one initializer")
     check_int("number of initializers", len(initializers), low=1, high=MAX_NETWORKS)
@@ -180,17 +235,44 @@ def train_compare(
     names = [i.name for i in inits]
     if len(set(names)) != len(names):
         raise ValueError(f"each initializer may appear once, got {names}")
-    act = get_activation(activation)
+    return inits
+
+
+def _checked_widths(hidden: object) -> list[int]:
+    """The hidden layers' widths."""
     if not _is_list(hidden):
         raise InvalidTypeError(f"hidden must be a sequence of layer widths, got {hidden!r}")
+    assert isinstance(hidden, Sequence | np.ndarray)
     check_int("number of hidden layers", len(hidden), low=0, high=MAX_LAYERS)
-    widths = [check_int("hidden layer width", h, low=1, high=MAX_VALUES) for h in hidden]
+    return [check_int("hidden layer width", h, low=1, high=MAX_VALUES) for h in hidden]
+
+
+def _check_settings(
+    *,
+    n_initializers: int,
+    widths: list[int],
+    iterations: int,
+    batch_size: int,
+    seed: int,
+    seeds: int,
+    batch_norm: bool,
+    telemetry: bool,
+    processes: bool,
+    progress_every: int,
+    workers: int | None,
+    optimizer: str,
+    lr: float,
+    on_progress: object,
+    data: object,
+) -> None:
+    """Refuse `train_compare`'s other arguments where they are out of range or of a wrong type,
+    and a race too large for the budgets (`_check_race_size`)."""
     check_int("iterations", iterations, low=1, high=MAX_LOOP_STEPS)
     check_int("batch_size", batch_size, low=1, high=MAX_VALUES)
     check_seed(seed)
     check_int("seeds", seeds, low=1, high=MAX_NETWORKS)
     check_budget(
-        len(initializers) * seeds,
+        n_initializers * seeds,
         MAX_NETWORKS,
         what="networks",
         formula="len(initializers) × seeds",
@@ -214,79 +296,54 @@ def train_compare(
             f"MNIST, got {type(data).__name__}"
         )
     _check_race_size(
-        len(inits) * seeds,
+        n_initializers * seeds,
         widths,
         iterations=iterations,
         batch_size=batch_size,
         batch_norm=batch_norm,
-        n_test=_MNIST_TEST if data is None else data.n_test,
+        n_test=data.n_test if isinstance(data, Dataset) else _MNIST_TEST,
         n_checkpoints=len(range(progress_every, iterations, progress_every)) + 2,
         telemetry=telemetry,
     )
-    if data is None:
-        from core.data.mnist import load_mnist  # deferred: only a run without data needs the loader
 
-        data = load_mnist()
 
-    n_nets = len(inits) * seeds  # network k is initializer k // seeds, seed replicate k % seeds
-    n_workers = workers if workers is not None else default_workers()
-    checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
-    plan = _plan(n_nets, n_workers, batch_size=batch_size, batch_norm=batch_norm)
-    workers_ = Workers.take(sum(members for _, members in plan), processes=processes)
-    memory = workers_.memory
-    run = _Run(
-        inits=inits,
-        activation=act,
-        sizes=(data.x_train.shape[1], *widths, N_CLASSES),
-        iterations=iterations,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        seeds=seeds,
-        batch_norm=batch_norm,
-        seed_sequences=_seed_sequences(seed, seeds),
-        data=data,
-        losses=memory.full((n_nets, iterations), np.nan, np.float64),
-        diverged_at=memory.full(n_nets, 0, np.int64),
-        diverged_in=memory.full(n_nets, 0, np.int8),
-        accuracy=memory.full(n_nets, np.nan, np.float64),
-        checkpoints=checkpoints,
-        distinct=memory.full((n_nets, len(checkpoints), len(widths)), 0, np.int64),
-        memory=memory,
-    )
-    try:
-        if telemetry:
-            race = allocate(checkpoints, run.sizes, inits, act, data, seeds, batch_norm)
-            run.telemetry = _moved(race, memory)
-        if any(i.data_dependent for i in inits):
-            run.lsuv_batch = training_batch(data, seed, batch_size)
-        start = time.perf_counter()
-        teams = _teams(run, n_workers)
-        run.lsuv_batch, run.memory = None, PRIVATE  # the workers need neither
+def _race(
+    run: _Run,
+    workers: Workers,
+    n_workers: int,
+    seed: int,
+    telemetry: bool,
+    on_progress: Callable[[TrainProgress], None] | None,
+    progress_every: int,
+) -> float:
+    """Train `run` on `workers`, reporting to `on_progress`; the seconds it took."""
+    if telemetry:
+        race = allocate(
+            run.checkpoints, run.sizes, run.inits, run.activation, run.data, run.seeds,
+            run.batch_norm,
+        )  # fmt: skip
+        run.telemetry = _moved(race, run.memory)
+    if any(i.data_dependent for i in run.inits):
+        run.lsuv_batch = training_batch(run.data, seed, run.batch_size)
+    start = time.perf_counter()
+    teams = _teams(run, n_workers)
+    run.lsuv_batch, run.memory = None, PRIVATE  # the workers need neither
 
-        def rows(i: int) -> slice:
-            """Initializer i's networks, one per seed."""
-            return slice(i * seeds, (i + 1) * seeds)
+    def report(step: int) -> None:
+        if on_progress is not None:
+            losses = {n: run.losses[run.rows(i), :step] for i, n in enumerate(run.names)}
+            done = int(np.searchsorted(run.checkpoints, step, side="right"))
+            elapsed = time.perf_counter() - start
+            progress = TrainProgress(step, run.iterations, losses, elapsed, run.views(done))
+            on_progress(progress)
 
-        def views(n_checkpoints: int) -> dict[str, Telemetry]:
-            """Each initializer's telemetry over the first checkpoints (none without it)."""
-            if run.telemetry is None:
-                return {}
-            return {n: run.telemetry.view(rows(i), n_checkpoints) for i, n in enumerate(names)}
+    jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
+    workers.run(jobs, teams, run.data, run.iterations, progress_every, report)
+    return time.perf_counter() - start
 
-        def report(step: int) -> None:
-            if on_progress is not None:
-                losses = {n: run.losses[rows(i), :step] for i, n in enumerate(names)}
-                done = int(np.searchsorted(checkpoints, step, side="right"))
-                elapsed = time.perf_counter() - start
-                on_progress(TrainProgress(step, iterations, losses, elapsed, views(done)))
 
-        jobs = [functools.partial(_train_group, run, t, m) for t in teams for m in range(t.members)]
-        workers_.run(jobs, teams, data, iterations, progress_every, report)
-        seconds = time.perf_counter() - start
-    finally:
-        workers_.release()
-    _private(run)  # the result's arrays, out of the memory shared with the workers
+def _result(run: _Run, seconds: float) -> TrainResult:
+    """The race's outcome per initializer, with where and when each diverged network did."""
     diverged_at = [int(step) or None for step in run.diverged_at]
     diverged_in: list[DivergedIn | None] = [
         _DIVERGED_IN[code - 1] if code else None for code in run.diverged_in
@@ -295,19 +352,22 @@ def train_compare(
         if step is not None and diverged_in[k] is None:
             diverged_in[k] = "loss"
             # Zeroed at that step (`_freeze`): what is counted from there on is not its units.
-            run.distinct[k, checkpoints >= step] = NOT_COUNTED
+            run.distinct[k, run.checkpoints >= step] = NOT_COUNTED
+
+    def by_name(values: Sequence | np.ndarray) -> dict:
+        return {n: values[run.rows(i)] for i, n in enumerate(run.names)}
 
     return TrainResult(
-        losses={n: run.losses[rows(i)] for i, n in enumerate(names)},
-        test_accuracy={n: run.accuracy[rows(i)] for i, n in enumerate(names)},
-        diverged_at={n: tuple(diverged_at[rows(i)]) for i, n in enumerate(names)},
-        labels={i.name: i.label for i in inits},
+        losses=by_name(run.losses),
+        test_accuracy=by_name(run.accuracy),
+        diverged_at={n: tuple(v) for n, v in by_name(diverged_at).items()},
+        labels={i.name: i.label for i in run.inits},
         seconds=seconds,
-        data_source=data.source,
-        checkpoints=checkpoints,
-        distinct_units={n: run.distinct[rows(i)] for i, n in enumerate(names)},
-        diverged_in={n: tuple(diverged_in[rows(i)]) for i, n in enumerate(names)},
-        telemetry=views(len(checkpoints)),
+        data_source=run.data.source,
+        checkpoints=run.checkpoints,
+        distinct_units=by_name(run.distinct),
+        diverged_in={n: tuple(v) for n, v in by_name(diverged_in).items()},
+        telemetry=run.views(len(run.checkpoints)),
     )
 
 
@@ -429,15 +489,40 @@ class _Run:
     batch_norm: bool
     seed_sequences: tuple[np.random.SeedSequence, ...]  # the batches', then one per seed
     data: Dataset
-    losses: FloatArray  # (K, iterations)
-    diverged_at: IntArray  # (K,): the step of a divergence, 0 for none
-    diverged_in: npt.NDArray[np.int8]  # (K,): where, 1 + its index in `_DIVERGED_IN`; 0: none
-    accuracy: FloatArray  # (K,), NaN for a diverged network
     checkpoints: IntArray  # steps at which the distinct units are counted, 0 first
-    distinct: IntArray  # (K, checkpoints, hidden layers)
     memory: Memory  # where the arrays the workers share are allocated
     telemetry: RaceTelemetry | None = None  # None: the race runs without it
     lsuv_batch: FloatArray | None = None  # the batch data-dependent initializers rescale on
+    # Filled in by the workers, each its own rows; allocated in `memory`:
+    losses: FloatArray = field(init=False)  # (K, iterations)
+    diverged_at: IntArray = field(init=False)  # (K,): the step of a divergence, 0 for none
+    diverged_in: npt.NDArray[np.int8] = field(init=False)  # (K,): 1 + index in `_DIVERGED_IN`
+    accuracy: FloatArray = field(init=False)  # (K,), NaN for a diverged network
+    distinct: IntArray = field(init=False)  # (K, checkpoints, hidden layers)
+
+    def __post_init__(self) -> None:
+        k, memory = len(self.inits) * self.seeds, self.memory
+        self.losses = memory.full((k, self.iterations), np.nan, np.float64)
+        self.diverged_at = memory.full(k, 0, np.int64)
+        self.diverged_in = memory.full(k, 0, np.int8)
+        self.accuracy = memory.full(k, np.nan, np.float64)
+        self.distinct = memory.full((k, len(self.checkpoints), len(self.sizes) - 2), 0, np.int64)
+
+    @property
+    def names(self) -> list[str]:
+        return [i.name for i in self.inits]
+
+    def rows(self, i: int) -> slice:
+        """Initializer i's networks, one per seed."""
+        return slice(i * self.seeds, (i + 1) * self.seeds)
+
+    def views(self, n_checkpoints: int) -> dict[str, Telemetry]:
+        """Each initializer's telemetry over the first checkpoints (none without it)."""
+        if self.telemetry is None:
+            return {}
+        return {
+            n: self.telemetry.view(self.rows(i), n_checkpoints) for i, n in enumerate(self.names)
+        }
 
 
 @dataclass(eq=False)
