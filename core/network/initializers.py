@@ -20,19 +20,8 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from core import validation
 from core.types import DEFAULT_DTYPE, FloatArray, by_name
-from core.validation import (
-    MAX_MULTIPLY_ADDS,
-    MAX_VALUES,
-    InvalidTypeError,
-    check_bool,
-    check_budget,
-    check_choice,
-    check_float_dtype,
-    check_int,
-    check_real,
-    check_rng,
-)
 
 Mode = Literal["fixed", "fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["normal", "truncated_normal", "uniform", "orthogonal", "constant"]
@@ -71,23 +60,27 @@ class Initializer:
     def __post_init__(self) -> None:
         for field in ("name", "label", "formula", "torch", "keras"):
             if not isinstance(getattr(self, field), str):
-                raise InvalidTypeError(f"{field} must be a string, got {getattr(self, field)!r}")
+                raise validation.InvalidTypeError(
+                    f"{field} must be a string, got {getattr(self, field)!r}"
+                )
         if not self.name:
             raise ValueError("name must be a non-empty string, got ''")
-        check_choice("mode", self.mode, get_args(Mode))
-        check_choice("distribution", self.distribution, get_args(Distribution))
-        check_bool("data_dependent", self.data_dependent)
+        validation.check_choice("mode", self.mode, get_args(Mode))
+        validation.check_choice("distribution", self.distribution, get_args(Distribution))
+        validation.check_bool("data_dependent", self.data_dependent)
         # frozen: object.__setattr__ is the documented way to normalise fields at init, so that
         # a NumPy scalar is stored (and hashed, and printed) as the float it stands for.
-        object.__setattr__(self, "scale", check_real("scale", self.scale, low=0, high=MAX_STD**2))
         object.__setattr__(
-            self, "value", check_real("value", self.value, low=-MAX_STD, high=MAX_STD)
+            self, "scale", validation.check_real("scale", self.scale, low=0, high=MAX_STD**2)
+        )
+        object.__setattr__(
+            self, "value", validation.check_real("value", self.value, low=-MAX_STD, high=MAX_STD)
         )
 
     def variance(self, fan_in: int, fan_out: int) -> float:
         """The theoretical Var(W_ij) for a (fan_in, fan_out) matrix."""
-        check_int("fan_in", fan_in, low=1)
-        check_int("fan_out", fan_out, low=1)
+        validation.check_int("fan_in", fan_in, low=1)
+        validation.check_int("fan_out", fan_out, low=1)
         if self.distribution == "constant":
             return 0.0
         if self.distribution == "orthogonal":
@@ -108,20 +101,23 @@ class Initializer:
         a normal draw with a std near `MAX_STD` can pass float32's largest value: those weights
         are ±inf (NumPy warns of the overflow), which a forward pass reports at its first layer.
         """
-        check_rng(rng)
-        shape = (check_int("fan_in", fan_in, low=1), check_int("fan_out", fan_out, low=1))
-        dtype = check_float_dtype(dtype)
-        check_budget(
+        validation.check_rng(rng)
+        shape = (
+            validation.check_int("fan_in", fan_in, low=1),
+            validation.check_int("fan_out", fan_out, low=1),
+        )
+        dtype = validation.check_float_dtype(dtype)
+        validation.check_budget(
             fan_in * fan_out,
-            MAX_VALUES,
+            validation.MAX_VALUES,
             what="weights",
             formula="fan_in × fan_out",
             arguments="fan_in or fan_out",
         )
         if self.distribution == "orthogonal":
-            check_budget(
+            validation.check_budget(
                 max(shape) * min(shape) ** 2,
-                MAX_MULTIPLY_ADDS,
+                validation.MAX_MULTIPLY_ADDS,
                 what="multiply-adds for the QR decomposition",
                 formula="max(fan_in, fan_out) × min(fan_in, fan_out)²",
                 arguments="fan_in or fan_out",
@@ -197,7 +193,7 @@ def variance_scaling(
 def normal_std(std: float) -> Initializer:
     """N(0, std²) for any std from 1e-30 to 1e38: the book's fixed-std experiments with a
     custom value."""
-    std = check_real("std", std, low=MIN_STD, high=MAX_STD)
+    std = validation.check_real("std", std, low=MIN_STD, high=MAX_STD)
     return Initializer(
         f"std_{std:g}",
         f"std = {std:g}",
@@ -215,7 +211,7 @@ def constant(value: float) -> Initializer:
 
     `value` is any real number (NumPy scalars included) from -1e38 to 1e38.
     """
-    value = check_real("constant value", value, low=-MAX_STD, high=MAX_STD)
+    value = validation.check_real("constant value", value, low=-MAX_STD, high=MAX_STD)
     return Initializer(
         f"constant_{value:g}",
         f"Constant W = {value:g}",
