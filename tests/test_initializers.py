@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import core.network.initializers as initializers_module
 from core.network.initializers import (
     INITIALIZERS,
     TRUNCATED_NORMAL_STD,
@@ -291,3 +292,51 @@ def test_orthogonal_sample_refuses_a_qr_beyond_the_budget() -> None:
     with pytest.raises(ValueError, match="multiply-adds for the QR decomposition"):
         INITIALIZERS["orthogonal"].sample(np.random.default_rng(0), 23_000, 23_000)
     assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize(
+    ("scale", "mode", "distribution", "expected"),
+    [
+        (1e-4, "fixed", "normal", r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)"),
+        (1.0, "fan_in", "normal", r"W \sim \mathcal{N}\!\left(0,\ \frac{1}{n_\text{in}}\right)"),
+        (
+            1.0,
+            "fan_avg",
+            "uniform",
+            r"W \sim \mathcal{U}\!\left(\pm\sqrt{\frac{6}{n_\text{in} + n_\text{out}}}\right)",
+        ),
+        (2.0, "fan_out", "normal", r"W \sim \mathcal{N}\!\left(0,\ \frac{2}{n_\text{out}}\right)"),
+        (
+            1 / 3,
+            "fan_in",
+            "uniform",
+            r"W \sim \mathcal{U}\!\left(\pm\frac{1}{\sqrt{n_\text{in}}}\right)",
+        ),
+        (
+            2 / 3,
+            "fan_in",
+            "normal",
+            r"W \sim \mathcal{N}\!\left(0,\ \frac{\tfrac{2}{3}}{n_\text{in}}\right)",
+        ),
+        (1 / 3, "fixed", "uniform", r"W \sim \mathcal{U}\!\left(\pm 1\right)"),
+    ],
+)
+def test_registry_formulas_are_written_from_the_variance(
+    scale: float, mode: str, distribution: str, expected: str
+) -> None:
+    """A registry row without a formula gets one from its scale, mode and distribution, so
+    the formula the page shows cannot disagree with the draw."""
+    assert initializers_module._latex(scale, mode, distribution) == expected  # type: ignore[arg-type]
+
+
+def test_registry_rows_without_formula_show_their_variance() -> None:
+    """Every normal or uniform scheme of the registry shows the variance it draws: N(0, c/n)
+    with c = scale (2 × scale over n_in + n_out), U(±√(3c/n))."""
+    for init in INITIALIZERS.values():
+        if init.distribution in ("normal", "uniform") and init.mode != "fixed":
+            c = init.scale * (2 if init.mode == "fan_avg" else 1)
+            c *= 3 if init.distribution == "uniform" else 1
+            shown = (
+                r"\frac{1}{\sqrt" if c == 1 and init.distribution == "uniform" else f"{{{c:g}}}"
+            )
+            assert shown in init.formula, (init.name, init.formula)

@@ -12,8 +12,11 @@ Mishkin & Matas 2016, arXiv:1511.06422 (LSUV, data-dependent: see `core.network.
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
@@ -197,7 +200,7 @@ def normal_std(std: float) -> Initializer:
     return Initializer(
         f"std_{std:g}",
         f"std = {std:g}",
-        rf"W \sim \mathcal{{N}}\!\left(0,\ {std:g}^2\right)",
+        _latex(std**2, "fixed", "normal"),
         std**2,
         "fixed",
         "normal",
@@ -225,143 +228,49 @@ def constant(value: float) -> Initializer:
     )
 
 
-_N_IN = r"n_\text{in}"
-_N_OUT = r"n_\text{out}"
-_TORCH = "torch.nn.init."
-_KERAS = "keras.initializers."
-
-
-def _keras_untruncated(scale: str, mode: str, truncated: str) -> str:
-    """The Keras call for an untruncated normal, and why its named initializer is not it."""
-    return (
-        f'{_KERAS}VarianceScaling(scale={scale}, mode="{mode}", distribution="untruncated_normal")'
-        f"\n# {_KERAS}{truncated}() has this variance but is truncated at ±2σ"
-    )
-
-
-INITIALIZERS: Mapping[str, Initializer] = by_name(
-    (
-        Initializer(
-            "zeros",
-            "Zeros (W = 0)",
-            r"W_{ij} = 0",
-            0.0,
-            "fixed",
-            "constant",
-            torch=f"{_TORCH}zeros_(w)",
-            keras=f"{_KERAS}Zeros()",
-        ),
-        variance_scaling(
-            "std_0.01",
-            "std = 0.01 (the book's first try)",
-            r"W \sim \mathcal{N}\!\left(0,\ 0.01^2\right)",
-            1e-4,
-            "fixed",
-            torch=f"{_TORCH}normal_(w, std=0.01)",
-            keras=f"{_KERAS}RandomNormal(stddev=0.01)",
-        ),
-        variance_scaling(
-            "std_1",
-            "std = 1",
-            r"W \sim \mathcal{N}(0,\ 1)",
-            1.0,
-            "fixed",
-            torch=f"{_TORCH}normal_(w, std=1.0)",
-            keras=f"{_KERAS}RandomNormal(stddev=1.0)",
-        ),
-        variance_scaling(
-            "lecun_normal",
-            'LeCun normal √(1/n): the book\'s "Xavier"',
-            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{1}}{{{_N_IN}}}\right)",
-            1.0,
-            "fan_in",
-            # Gain 1 for "linear": std = 1/√fan_in, with fan_in read from w's dim 1.
-            torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="linear")',
-            keras=_keras_untruncated("1.0", "fan_in", "LecunNormal"),
-        ),
-        variance_scaling(
-            "lecun_uniform",
-            "LeCun uniform",
-            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{3}}{{{_N_IN}}}}}\right)",
-            1.0,
-            "fan_in",
-            "uniform",
-            torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="linear")',
-            keras=f"{_KERAS}LecunUniform()",
-        ),
-        variance_scaling(
-            "glorot_normal",
-            "Glorot/Xavier normal (fan_in + fan_out)",
-            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN} + {_N_OUT}}}\right)",
-            1.0,
-            "fan_avg",
-            torch=f"{_TORCH}xavier_normal_(w)",
-            keras=_keras_untruncated("1.0", "fan_avg", "GlorotNormal"),
-        ),
-        variance_scaling(
-            "glorot_uniform",
-            "Glorot/Xavier uniform (fan_in + fan_out)",
-            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN} + {_N_OUT}}}}}\right)",
-            1.0,
-            "fan_avg",
-            "uniform",
-            torch=f"{_TORCH}xavier_uniform_(w)",
-            keras=f"{_KERAS}GlorotUniform()",
-        ),
-        variance_scaling(
-            "he_normal",
-            "He/Kaiming normal √(2/n)",
-            rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{2}}{{{_N_IN}}}\right)",
-            2.0,
-            "fan_in",
-            torch=f'{_TORCH}kaiming_normal_(w, nonlinearity="relu")',
-            keras=_keras_untruncated("2.0", "fan_in", "HeNormal"),
-        ),
-        variance_scaling(
-            "he_uniform",
-            "He/Kaiming uniform",
-            rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{6}}{{{_N_IN}}}}}\right)",
-            2.0,
-            "fan_in",
-            "uniform",
-            torch=f'{_TORCH}kaiming_uniform_(w, nonlinearity="relu")',
-            keras=f"{_KERAS}HeUniform()",
-        ),
-        Initializer(
-            "orthogonal",
-            "Orthogonal (Saxe et al.)",
-            r"W = Q,\quad A = QR,\ A_{ij} \sim \mathcal{N}(0, 1)",
-            1.0,
-            "fixed",
-            "orthogonal",
-            torch=f"{_TORCH}orthogonal_(w)",
-            keras=f"{_KERAS}Orthogonal()",
-        ),
-        Initializer(
-            "lsuv",
-            "LSUV: orthogonal, then unit output variance per layer on data (Mishkin & Matas)",
-            r"W_l = Q_l \,/\, \sqrt{\operatorname{Var}(z_l)}\ \text{ layer by layer, until }"
-            r"\ \lvert \operatorname{Var}(z_l) - 1 \rvert < 0.1",
-            1.0,
-            "fixed",
-            "orthogonal",
-            torch="lsuv.lsuv_with_singlebatch(model, x_batch)  # pip install lsuv",
-            keras=f"{_KERAS}Orthogonal()\n# then each layer rescaled on a batch: not built in",
-            data_dependent=True,
-        ),
-        variance_scaling(
-            "torch_default",
-            'PyTorch Linear default U(±1/√n), Glorot\'s "standard"',
-            rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{_N_IN}}}}}\right)",
-            1 / 3,
-            "fan_in",
-            "uniform",
-            # What nn.Linear.reset_parameters calls: gain √(2/(1+5)), bound 1/√fan_in.
-            torch=f"{_TORCH}kaiming_uniform_(w, a=math.sqrt(5))  # nn.Linear's default",
-            keras=f'{_KERAS}VarianceScaling(scale=1 / 3, mode="fan_in", distribution="uniform")',
-        ),
-    )
+_FAN_LATEX: Mapping[Mode, str] = MappingProxyType(
+    {"fan_in": r"n_\text{in}", "fan_out": r"n_\text{out}", "fan_avg": r"n_\text{in} + n_\text{out}"}
 )
+
+
+def _latex(scale: float, mode: Mode, distribution: Distribution) -> str:
+    """W's distribution in LaTeX, written from its variance scale / n(mode), so that a
+    formula never says other than the draw: N(0, c / n) for a normal, U(±√(3c / n)) for a
+    uniform (c = 2 × scale for fan_avg, whose n is the mean of the two fans)."""
+    if mode == "fixed":
+        std = math.sqrt(scale)
+        if distribution == "uniform":
+            return rf"W \sim \mathcal{{U}}\!\left(\pm {math.sqrt(3) * std:g}\right)"
+        return rf"W \sim \mathcal{{N}}\!\left(0,\ {std:g}^2\right)"
+    fan = _FAN_LATEX[mode]
+    c = Fraction(scale * (2 if mode == "fan_avg" else 1)).limit_denominator(1000)
+    if distribution == "uniform":
+        if 3 * c == 1:
+            return rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{fan}}}}}\right)"
+        return rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{{_number(3 * c)}}}{{{fan}}}}}\right)"
+    return rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{{_number(c)}}}{{{fan}}}\right)"
+
+
+def _number(c: Fraction) -> str:
+    """A small fraction as LaTeX: 2, or 2/3 as \\tfrac{2}{3}."""
+    return (
+        str(c.numerator) if c.denominator == 1 else rf"\tfrac{{{c.numerator}}}{{{c.denominator}}}"
+    )
+
+
+def _registry() -> Mapping[str, Initializer]:
+    """The schemes of `initializers.toml`, in its order (each row checked by `Initializer`)."""
+    rows = tomllib.loads(Path(__file__).with_name("initializers.toml").read_text("utf-8"))
+    schemes = []
+    for name, row in rows.items():
+        row.setdefault("distribution", "normal")
+        if "formula" not in row:
+            row["formula"] = _latex(row["scale"], row["mode"], row["distribution"])
+        schemes.append(Initializer(name=name, **row))
+    return by_name(schemes)
+
+
+INITIALIZERS: Mapping[str, Initializer] = _registry()
 
 # Framework names for the same schemes; the UI lists each scheme once, under its registry key.
 ALIASES: Mapping[str, str] = MappingProxyType(
