@@ -27,6 +27,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+import core
 from ui import i18n
 
 T = TypeVar("T")
@@ -312,3 +313,15 @@ def test_english_is_the_source() -> None:
 )
 def test_language_from_locale(locale: str | None, language: str) -> None:
     assert i18n.language_from_locale(locale) == language
+
+
+def test_a_registry_scheme_without_page_words_keeps_cores_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row added to the registry before the page has words for it is named by core's label,
+    never as a fixed std it is not."""
+    from ui import labels
+
+    worded = {k: v for k, v in labels.INITIALIZER_LABELS.items() if k != "he_uniform"}
+    monkeypatch.setattr(labels, "INITIALIZER_LABELS", worded)
+    assert labels.initializer_label("he_uniform") == core.INITIALIZERS["he_uniform"].label

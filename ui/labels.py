@@ -58,12 +58,15 @@ SCALE_LABELS: Mapping[str, str] = MappingProxyType(
 
 
 def initializer_label(init: str | core.Initializer) -> str:
-    """A registry key's label, or a custom initializer's (`core.normal_std`, `core.constant`)
-    from its own numbers."""
+    """A registry key's label (core's own, untranslated, for a scheme this page has no words
+    for yet), or a custom initializer's (`core.normal_std`, `core.constant`) from its own
+    numbers."""
     name = init if isinstance(init, str) else init.name
     if name in INITIALIZER_LABELS:
         return _(INITIALIZER_LABELS[name])
     spec = core.get_initializer(init)
+    if name in core.INITIALIZERS:  # a new row of the registry, not worded here yet
+        return spec.label
     if spec.distribution == "constant":
         return _("Constant W = {value:g}").format(value=spec.value)
     return _("std = {std:g}").format(std=math.sqrt(spec.variance(1, 1)))
