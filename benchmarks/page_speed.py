@@ -21,101 +21,27 @@ Medians over the rounds (and over every warm load and slider move) are printed.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.live_server import (  # noqa: E402 (the project's root is on the path first)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    peak_memory_kib,
+    streamlit_server,
+)
+
 VIEWPORT = {"width": 1400, "height": 900}
-SERVER_START_SECONDS = 60
 CHART_MS = 60_000  # Playwright timeouts are in ms
 RACE_MS = 300_000
 DEFAULT_LAYERS = 5  # the sidebar's "Hidden layers" when the page opens
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def peak_memory_mib(pid: int) -> float:
-    """VmHWM (peak resident set) of a Linux process, in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"no VmHWM for process {pid}")
-    return int(match.group(1)) / 1024
-
-
-@contextmanager
-def streamlit_server(cache_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`streamlit run streamlit_app.py` on a free port, offline; yields its URL and process."""
-    port = _free_port()
-    env = {**os.environ, "INITLAB_OFFLINE": "1", "INITLAB_CACHE_DIR": str(cache_dir)}
-    env.pop("INITLAB_MNIST_DIR", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    log = cache_dir / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; its log:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def charts(page: Any) -> Any:
@@ -151,9 +77,13 @@ def race(page: Any) -> float:
 
 
 def one_round(browser: Any, warm: int, moves: int) -> dict[str, list[float]]:
-    """A fresh server: a cold load, `warm` warm loads, `moves` slider moves, one race."""
+    """A fresh server: a cold load, `warm` warm loads, `moves` slider moves, one race, and the
+    server's peak memory."""
     seen: dict[str, list[float]] = {"cold": [], "warm": [], "slider": [], "race": []}
-    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp)) as (url, server):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        streamlit_server(Path(tmp), Path(tmp) / "streamlit.log") as (url, pid),
+    ):
         for visit in range(1 + warm):
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
@@ -167,7 +97,7 @@ def one_round(browser: Any, warm: int, moves: int) -> dict[str, list[float]]:
         open_page(page, url)
         seen["race"].append(race(page))
         context.close()
-        seen["peak memory"] = [peak_memory_mib(server.pid)]
+        seen["peak memory"] = [(peak_memory_kib(pid) or 0) / 1024]
     return seen
 
 

@@ -16,11 +16,7 @@ import contextlib
 import gettext
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +24,7 @@ from typing import Any
 import pytest
 
 import core
+from tests import live_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,18 +32,7 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright (the Python package) is not installed"
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SERVER_START_SECONDS = 60
+ROOT = live_server.ROOT
 CHART_SECONDS = 60_000  # Playwright timeouts are in ms
 TRAIN_SECONDS = 300_000
 # The README's picture is rewritten only on request, so that a test run leaves the tree clean.
@@ -59,84 +45,26 @@ MAIN_OVERFLOW = """() => {
   return Math.max(main.scrollWidth, document.documentElement.scrollWidth) - main.clientWidth;
 }"""
 
-if not Path(CHROMIUM).is_file():
+if not Path(live_server.CHROMIUM).is_file():
     pytest.skip(
-        f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set INITLAB_CHROMIUM)",
+        f"no Chromium at {live_server.CHROMIUM} "
+        "(apt-get install -y chromium, or set INITLAB_CHROMIUM)",
         allow_module_level=True,
     )
 
 MEASUREMENTS: dict[str, str] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def _peak_memory_kib(pid: int) -> int | None:
-    """VmHWM (peak resident set) of a Linux process, in KiB; None where /proc has no such line."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) if match else None
-
-
 @contextlib.contextmanager
 def _streamlit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """`streamlit run streamlit_app.py` on a free port, offline: its base URL and pid."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "INITLAB_OFFLINE": "1",
-        "INITLAB_CACHE_DIR": str(tmp_path_factory.mktemp("mnist-cache")),
-    }
-    env.pop("INITLAB_MNIST_DIR", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    """A server of the test's own (`live_server.streamlit_server`): its base URL and pid."""
+    cache = tmp_path_factory.mktemp("mnist-cache")
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not _healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; its log:\n{log.read_text()}")
-        time.sleep(0.25)
     try:
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with live_server.streamlit_server(cache, log) as (url, pid):
+            yield url, pid
+    except live_server.ServerDidNotStart as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +76,7 @@ def server(
         try:
             yield url
         finally:
-            peak = _peak_memory_kib(pid)
+            peak = live_server.peak_memory_kib(pid)
             if peak is not None:
                 MEASUREMENTS["peak memory of the streamlit process (VmHWM)"] = (
                     f"{peak / 1024:.0f} MiB"
@@ -171,7 +99,7 @@ def _report(config: pytest.Config, measurements: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=live_server.CHROMIUM, args=live_server.CHROMIUM_ARGS)
         try:
             yield b
         finally:
@@ -396,7 +324,7 @@ def test_browser_crowd_pressing_train_together_is_served_in_line(
     its own race, and the memory of a server of their own stays under 400 MiB."""
     with _streamlit(tmp_path_factory) as (server, pid):
         _crowd_races(browser, server)
-        peak = _peak_memory_kib(pid)
+        peak = live_server.peak_memory_kib(pid)
     MEASUREMENTS[f"peak memory of a server with {CROWD} visitors (VmHWM)"] = (
         f"{(peak or 0) / 1024:.0f} MiB"
     )

@@ -1,0 +1,85 @@
+"""The real page for the browser tests and the page benchmark: `streamlit run
+streamlit_app.py` on a free local port, offline, and the headless Chromium that drives it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_START_SECONDS = 60
+
+
+class ServerDidNotStart(RuntimeError):
+    """`streamlit run` exited or did not answer in time; the message holds its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def peak_memory_kib(pid: int) -> int | None:
+    """VmHWM (peak resident set) of a Linux process, in KiB; None where /proc has no such line."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+@contextlib.contextmanager
+def streamlit_server(cache_dir: Path, log: Path) -> Iterator[tuple[str, int]]:
+    """`streamlit run streamlit_app.py` on a free port, offline, with an MNIST cache of its own
+    (empty: the bundled sample is used) and its output in `log`: its base URL and pid."""
+    port = free_port()
+    env = {**os.environ, "INITLAB_OFFLINE": "1", "INITLAB_CACHE_DIR": str(cache_dir)}
+    env.pop("INITLAB_MNIST_DIR", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+    cmd += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    cmd += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise ServerDidNotStart(f"streamlit did not start; its log:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
