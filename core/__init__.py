@@ -43,7 +43,7 @@ from core.parallel import with_one_blas_thread
 from core.race.smoothing import smooth_curve
 from core.race.summary import Summary, summarize
 from core.race.telemetry import Telemetry
-from core.race.training import TrainProgress, TrainResult, train_compare
+from core.race.training import TrainProgress, TrainResult, start_race_workers, train_compare
 
 # The public experiments run under the one-thread limit (train_compare sets it itself).
 activation_histograms = with_one_blas_thread(forward_pass.activation_histograms)
@@ -75,6 +75,7 @@ __all__ = [
     "load_sample",
     "normal_std",
     "smooth_curve",
+    "start_race_workers",
     "summarize",
     "train_compare",
     "variance_scaling",

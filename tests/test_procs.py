@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+import core
 from core.data.dataset import Dataset
 from core.race import procs, training
 from core.race.shared import Arena, Exports
@@ -295,3 +296,17 @@ def test_workers_leave_with_their_interpreter(ending: str) -> None:
     while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(_gone(pid) for pid in pids)
+
+
+def test_workers_started_ahead_are_the_ones_the_race_takes(
+    tiny: Dataset, fresh_pool: procs.WorkerPool
+) -> None:
+    """`start_race_workers` returns before its workers are ready, starts no more when called
+    again, and the next race runs in exactly those processes, as it would have without them."""
+    core.start_race_workers(workers=2)
+    core.start_race_workers(workers=2)
+    started = sorted(fresh_pool.pids())
+    assert len(started) == 2
+    race = train_compare(BOOK_RACE, iterations=20, data=tiny, workers=2)
+    assert sorted(fresh_pool.pids()) == started
+    _assert_same_race(race, train_compare(BOOK_RACE, iterations=20, data=tiny, workers=2))

@@ -250,8 +250,13 @@ class _Worker:
         return True
 
     @property
+    def alive(self) -> bool:
+        """Running, ready or still starting."""
+        return self.process.poll() is None and not self.conn.closed
+
+    @property
     def healthy(self) -> bool:
-        return self.ready and self.process.poll() is None and not self.conn.closed
+        return self.ready and self.alive
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
@@ -297,8 +302,8 @@ class WorkerPool:
         """`n` workers for a race, idle ones first; `ProcessesUnavailable` if a new one
         cannot be started (the ones taken are given back)."""
         with self._lock:
-            unfit = [w for w in self._idle if not w.healthy]
-            fit = [w for w in self._idle if w.healthy]
+            unfit = [w for w in self._idle if not w.alive]  # a starting one is awaited
+            fit = [w for w in self._idle if w.alive]
             workers, self._idle = fit[:n], fit[n:]
             self._busy.update(workers)
         for w in unfit:
@@ -313,6 +318,22 @@ class WorkerPool:
             self.give_back(workers, healthy=False)
             raise ProcessesUnavailable(f"cannot start a worker process: {e!r}") from e
         return workers
+
+    def start(self, n: int) -> None:
+        """Start workers until `n` (at most `IDLE_WORKERS`) are idle, without waiting for them:
+        the next race takes them with NumPy imported. A worker that cannot start is left to
+        that race, which then runs in threads."""
+        with self._lock:
+            missing = min(n, IDLE_WORKERS) - len(self._idle)
+        started = []
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            while len(started) < missing:
+                started.append(_Worker())
+        with self._lock:
+            room = max(0, IDLE_WORKERS - len(self._idle))
+            self._idle.extend(started[:room])
+        for w in started[room:]:  # another caller started some meanwhile
+            w.stop(0)
 
     def give_back(self, workers: Sequence[_Worker], *, healthy: bool = True) -> None:
         """Keep the healthy workers for the next race (up to `IDLE_WORKERS`), stop the rest."""

@@ -50,7 +50,7 @@ from core.parallel import Meeting, with_one_blas_thread
 from core.race.procs import Counter, ProcessMeeting
 from core.race.shared import PRIVATE, Memory
 from core.race.telemetry import HISTOGRAM_BINS, RaceTelemetry, Recorder, Telemetry, allocate
-from core.race.workers import Workers
+from core.race.workers import Workers, start_workers
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_LAYERS,
@@ -469,6 +469,13 @@ def _seed_sequences(seed: int, seeds: int) -> tuple[np.random.SeedSequence, ...]
 def default_workers() -> int:
     """One worker per core this process may use, at most 2 (this app's target)."""
     return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
+def start_race_workers(workers: int | None = None) -> None:
+    """Start the worker processes that `train_compare(..., workers=workers)` will take, and
+    return at once: where a race is likely soon (a page that offers one), the race then does
+    not wait for them to start."""
+    start_workers(workers if workers is not None else default_workers())
 
 
 @dataclass(eq=False)

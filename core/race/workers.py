@@ -126,3 +126,13 @@ class Workers:
             self.processes = None
         if self._arena is not None:
             self._arena.close()
+
+
+def start_workers(n_jobs: int) -> None:
+    """Start the worker processes that a race of `n_jobs` jobs will take, and return at once:
+    the first race of a fresh process then does not wait for them to start (about a second
+    each: an interpreter importing NumPy). Does nothing where processes cannot be used, and
+    nothing more once they are started."""
+    pool = procs.pool() if n_jobs <= procs.MAX_PROCESSES else None
+    if pool is not None:
+        pool.start(n_jobs)
