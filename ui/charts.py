@@ -272,6 +272,16 @@ SWEEP_HEIGHT = 380
 SIGMA_TICKS = (0.25, 0.5, 1, 2, 4)  # core's default σ grid spans 0.25..4, log-spaced
 
 
+def _marked_rules(marked: pd.DataFrame, y_scale: alt.Scale) -> list[alt.Chart]:
+    """A dashed rule at each marked σ, labelled at the right edge over a white halo."""
+    marks = alt.Chart(marked).encode(y=alt.Y("sigma:Q", scale=y_scale))
+    rules = marks.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=1.5)
+    text = {"align": "right", "baseline": "bottom", "dx": -4, "dy": -3}
+    label = {"x": alt.value("width"), "text": "label:N"}
+    halo = marks.mark_text(**text, stroke="white", strokeWidth=3).encode(**label)
+    return [rules, halo, marks.mark_text(**text).encode(**label)]
+
+
 def sweep_heatmap(
     cells: pd.DataFrame, marked: pd.DataFrame, *, log_std_clip: float
 ) -> alt.LayerChart:
@@ -324,12 +334,4 @@ def sweep_heatmap(
             ],
         )
     )
-    marks = alt.Chart(marked).encode(y=alt.Y("sigma:Q", scale=y_scale))
-    rules = marks.mark_rule(color="black", strokeDash=[6, 3], strokeWidth=1.5)
-    halo = marks.mark_text(
-        align="right", baseline="bottom", dx=-4, dy=-3, stroke="white", strokeWidth=3
-    ).encode(x=alt.value("width"), text="label:N")
-    labels = marks.mark_text(align="right", baseline="bottom", dx=-4, dy=-3).encode(
-        x=alt.value("width"), text="label:N"
-    )
-    return alt.layer(cells_layer, rules, halo, labels).properties(height=SWEEP_HEIGHT)
+    return alt.layer(cells_layer, *_marked_rules(marked, y_scale)).properties(height=SWEEP_HEIGHT)
