@@ -451,9 +451,15 @@ def render_about() -> None:
         st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
         table_download(frameworks, "frameworks")
     st.caption(
-        _(text.LIMITS_NOTE).format(
-            multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS, races=RACES.slots
-        )
+        _(text.LIMITS_NOTE).format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS)
+        + " "
+        + ngettext(
+            "At most {races} race trains at once; the next ones wait in line, in order, and "
+            "each waiting page shows its place.",
+            "At most {races} races train at once; the next ones wait in line, in order, and "
+            "each waiting page shows its place.",
+            RACES.slots,
+        ).format(races=RACES.slots)
     )
 
 

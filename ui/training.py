@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 import core
 from ui import charts, frames, race_queue
 from ui.config import TrainConfig
-from ui.i18n import _
+from ui.i18n import _, ngettext
 from ui.inside_view import render_inside
 from ui.labels import initializer_label
 from ui.page_width import main_width
@@ -78,9 +78,12 @@ def run_race(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainR
 
     def waiting(place: int, seconds: float) -> None:
         places.progress.info(
-            _(
+            ngettext(
+                "{running} race is training on this demo right now. Yours is number {place} "
+                "in line and should start in about {seconds} s; it starts by itself.",
                 "{running} races are training on this demo right now. Yours is number {place} "
-                "in line and should start in about {seconds} s; it starts by itself."
+                "in line and should start in about {seconds} s; it starts by itself.",
+                queue.slots,
             ).format(running=queue.slots, place=place, seconds=f"{seconds:.0f}"),
             icon=":material/hourglass_top:",
         )
