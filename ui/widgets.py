@@ -1,7 +1,12 @@
 """The settings table's rows as Streamlit widgets: one function draws any of them.
 
 A widget's value lives in session state under its key (seeded from the URL or the default by
-`ui.url_state`), so no widget is given a default here: that is the table's job.
+`ui.url_state`). Each widget is also given that value as its default: a browser that builds a
+widget from a run that did not set its value (two runs in quick succession on a slow browser:
+the page's first run and the rerun its measured width starts) falls back on the widget's
+default, and sends it back with the next click. Without one, that was Streamlit's own (the
+first option, the slider's minimum, no initializer to race): the page's settings silently
+changed under a race, and a race's results were lost with them.
 """
 
 from __future__ import annotations
@@ -19,29 +24,32 @@ def draw(setting: Setting, where: Any = st) -> Any:
     """Draw `setting`'s widget in `where` (a container, a column, `st.sidebar`) and return
     its value (a multiselect's as a tuple)."""
     ensure_state(setting)
+    value = st.session_state[setting.key]
     label = _(setting.label)
     common = {"key": setting.key, "help": _(setting.help) if setting.help else None}
     kind = setting.kind
     if kind == "select":
         fmt = setting.format_option or str
-        return where.selectbox(label, setting.options, format_func=fmt, **common)
+        index = setting.options.index(value) if value in setting.options else 0
+        return where.selectbox(label, setting.options, index=index, format_func=fmt, **common)
     if kind == "multiselect":
         fmt = setting.format_option or str
-        return tuple(where.multiselect(label, setting.options, format_func=fmt, **common))
+        chosen = list(value)
+        return tuple(where.multiselect(label, setting.options, chosen, format_func=fmt, **common))
     if kind == "slider":
         low, high, step = int(setting.low), int(setting.high), int(setting.step)  # type: ignore[arg-type]
-        return where.slider(label, low, high, step=step, **common)
+        return where.slider(label, low, high, value, step=step, **common)
     if kind == "select_slider":
-        return where.select_slider(label, setting.options, **common)
+        return where.select_slider(label, setting.options, value, **common)
     if kind == "number":
         if isinstance(setting.default, int):
             low, high = int(setting.low), int(setting.high)  # type: ignore[arg-type]
-            return where.number_input(label, low, high, step=1, **common)
+            return where.number_input(label, low, high, value, step=1, **common)
         return where.number_input(
-            label, setting.low, setting.high, step=setting.step, format="%.4g", **common
+            label, setting.low, setting.high, value, step=setting.step, format="%.4g", **common
         )
     if kind == "toggle":
-        return where.toggle(label, **common)
+        return where.toggle(label, value, **common)
     raise ValueError(f"{setting.key} is drawn by `draw_tabs`, not as a widget")
 
 
@@ -60,5 +68,5 @@ def draw_tabs(setting: Setting) -> dict[object, Any]:
     def chosen() -> None:
         st.session_state[setting.key] = setting.options[labels.index(st.session_state[widget_key])]
 
-    tabs = st.tabs(labels, key=widget_key, on_change=chosen)
+    tabs = st.tabs(labels, key=widget_key, on_change=chosen, default=st.session_state[widget_key])
     return dict(zip(setting.options, tabs, strict=True))
