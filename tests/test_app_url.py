@@ -8,6 +8,7 @@ default and say so; keys the page does not know never reach the address bar or t
 from __future__ import annotations
 
 import tomllib
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -17,7 +18,7 @@ from tests.apptest_helpers import APP, AT_KIND, assert_clean, other_value, texts
 from tests.params import fast_first
 from ui.controls import DRAWN_BY_VIEWS
 from ui.errors import SECTION_FAILED
-from ui.settings import BY_KEY, FWD, OLD_KEYS, SETTINGS, VIEWS, parse, to_url
+from ui.settings import BY_KEY, FWD, OLD_KEYS, SETTINGS, VIEWS, Setting, parse, to_url
 from ui.settings import RACE_BY_NAME as RACE
 from ui.url_state import same_value
 
@@ -160,3 +161,46 @@ def test_app_failing_section_shows_the_apps_words_not_a_traceback(
     assert SECTION_FAILED.format(section="activations") in texts(at.error)
     assert "/srv/secret" not in texts(at.error) + texts(at.markdown) + texts(at.caption)
     assert at.button(key="train"), "the race below still works"
+
+
+def _fallback(setting: Setting, proto: Any) -> object:
+    """The value a browser gives a widget it builds without a value from the server: the
+    widget's default, as the page last sent it."""
+    default = proto.default
+    if setting.kind == "multiselect":
+        return [setting.options[i] for i in default]
+    if setting.kind == "select":
+        return setting.options[default]
+    if setting.kind == "select_slider":
+        return setting.options[int(default[0])]
+    if setting.kind == "slider":
+        return default[0]
+    return default  # number, toggle
+
+
+@pytest.mark.parametrize(
+    "setting",
+    fast_first([s for s in SETTINGS if s.kind != "tabs"], fast=3),
+    ids=lambda s: s.key,
+)
+def test_app_a_widget_built_again_falls_back_on_its_own_value(
+    at: AppTest, setting: Setting
+) -> None:
+    """A slow browser may build a widget from a run that did not set its value (the page's
+    first run and the rerun that its measured width starts), and then keeps the widget's
+    default and sends it back with the next click. That default is the setting's value, never
+    Streamlit's own (the first option, the minimum, no initializer at all)."""
+    value = other_value(setting)
+    if setting.applies_when is not None:
+        name, needed = setting.applies_when
+        at.query_params[f"{setting.section}.{name}"] = to_url(
+            BY_KEY[f"{setting.section}.{name}"], needed
+        )
+    at.query_params[setting.key] = to_url(setting, value)
+    at.run()
+    assert_clean(at)
+    where = (
+        at.sidebar if setting.key.startswith("fwd.") and setting.name not in DRAWN_BY_VIEWS else at
+    )
+    widget = getattr(where, AT_KIND[setting.kind])(key=setting.key)
+    assert same_value(setting, _fallback(setting, widget.proto), value)
