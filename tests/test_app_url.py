@@ -199,8 +199,5 @@ def test_app_a_widget_built_again_falls_back_on_its_own_value(
     at.query_params[setting.key] = to_url(setting, value)
     at.run()
     assert_clean(at)
-    where = (
-        at.sidebar if setting.key.startswith("fwd.") and setting.name not in DRAWN_BY_VIEWS else at
-    )
-    widget = getattr(where, AT_KIND[setting.kind])(key=setting.key)
+    widget = getattr(at, AT_KIND[setting.kind])(key=setting.key)  # main area or sidebar
     assert same_value(setting, _fallback(setting, widget.proto), value)
