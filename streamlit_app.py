@@ -361,6 +361,8 @@ def render_training() -> None:
     )
     if refusal:
         st.warning(refusal, icon=":material/block:")
+    else:  # the race's worker processes start now, so that a click does not wait for them
+        core.start_race_workers()
     progress, chart = st.empty(), st.empty()
     results, inside = st.container(), st.empty()  # results first, the views inside below
     if clicked and not refusal:

@@ -1,4 +1,4 @@
-"""A fair queue for the demo's races: a few run at once, the others wait in order.
+"""A fair queue for the demo's races: one trains at a time, the others wait in order.
 
 A race already trains on both of the demo's cores, so running more at once would only slow
 every one of them down. Visitors beyond the running slots queue first come, first served;
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-RUNNING_SLOTS = 2
+RUNNING_SLOTS = 1  # a race trains on both cores (`core.train_compare`'s worker processes)
 MAX_WAITING = 16  # nobody is turned away while fewer than this many wait
 TYPICAL_RACE_SECONDS = 8.0  # the estimate before any race has finished in this process
 _RECENT_RACES = 8  # how many finished races the estimate averages

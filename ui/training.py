@@ -123,9 +123,6 @@ def _train(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun
         data=data,
         on_progress=on_progress,
         progress_every=max(1, cfg.iterations // REPORTS_PER_RUN),
-        # Threads on the demo for now: in the browser tests a race in worker processes on the
-        # server hung, rarely and not when run alone; cause not found yet.
-        processes=False,
     )
     progress.empty()
     run = TrainRun(
