@@ -414,6 +414,26 @@ def test_browser_page_fits_a_phone_before_and_after_a_race(
         context.close()
 
 
+def test_browser_turning_a_phone_mid_race_keeps_the_race(server: str, browser: Any) -> None:
+    """A new width while a race trains (a phone turned, a window resized) waits for the race,
+    then redraws the page at that width: the race ends with its table, never "stopped"."""
+    context = browser.new_context(viewport={"width": PHONE["height"], "height": PHONE["width"]})
+    try:
+        page = context.new_page()
+        open_app(page, server)  # the default race: 2,000 steps, seconds long
+        page.get_by_role("button", name="Train").click()
+        progress = page.get_by_text(re.compile(r"Training: step [1-9]"))
+        progress.first.wait_for(timeout=TRAIN_SECONDS)
+        page.set_viewport_size(PHONE)
+        assert progress.count() == 1, "turned while the race trained"
+        page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+        assert page.get_by_text("the page reran while training").count() == 0
+        wait_until_it_fits(page)  # the charts follow the phone's width
+        assert_no_error_box(page)
+    finally:
+        context.close()
+
+
 def test_browser_every_view_fits_a_phone(server: str, browser: Any) -> None:
     """The other views of the activations (gradients, std against depth, the σ × depth map) at
     390 px, in Japanese, the language with the longest titles."""

@@ -19,8 +19,7 @@ KEY = "main_width"
 _REPORTED = "main_width.reported"  # set when a report reruns the page
 STEP = 10  # pixels
 # A known width is reported again only when it changes by this share or more (a window resized,
-# a phone turned), never for a scrollbar coming or going: each report reruns the whole page,
-# which stops a race that is training.
+# a phone turned), never for a scrollbar coming or going: each report reruns the whole page.
 CHANGE = 0.1
 
 # `parentElement` is the component's shadow root; its host sits in the main column and is as
@@ -55,12 +54,20 @@ def main_width() -> int | None:
     return int(width) if width else None
 
 
+@st.fragment
 def measure_main_width() -> None:
     """Mount the measuring component in the main column, above the charts (once in every full
-    run: a widget that is not drawn forgets its value). A new width reruns the page."""
+    run: a widget that is not drawn forgets its value). A new width reruns the page.
+
+    A fragment, so that a report reruns only this function first: a fragment's rerun waits for
+    a race that is training (a rerun of the page would stop it), and then reruns the page to
+    draw the charts at the new width.
+    """
     _probe(
         key=KEY, data={"width": main_width()}, default={"width": None}, on_width_change=_reported
     )
+    if st.session_state.get(_REPORTED):  # this run is the report's own: redraw the page
+        st.rerun()
 
 
 def rerun_for_width() -> bool:
