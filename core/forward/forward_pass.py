@@ -537,6 +537,9 @@ def _layer_stats(
     for i in range(len(extremes)):
         a, delta = cache.a[i][0], deltas[i]
         slope = np.abs(slopes[i][0], out=buffers.slope)  # (n_samples, width)
+        saturated = np.less(slope, threshold, out=buffers.mask)  # NaN: not saturated
+        # A unit is dead where it is saturated for every sample.
+        n_saturated, n_dead = _count(saturated), _count(saturated.all(axis=0))
         counts, mean, std = _summary(a, value_range, bins, exclude_zeros, buffers)
         if delta is None:  # below a backward overflow
             grad_counts, grad_std = np.zeros(bins, dtype=np.intp), float("nan")
@@ -550,9 +553,8 @@ def _layer_stats(
                 "edges": edges,
                 "mean": mean,
                 "std": std,
-                "saturated": _count(np.less(slope, threshold, out=buffers.mask)) / slope.size,
-                # A unit is dead where even its largest slope over the samples is below it.
-                "dead": np.count_nonzero(slope.max(axis=0) < threshold) / slope.shape[1],
+                "saturated": n_saturated / slope.size,
+                "dead": n_dead / slope.shape[1],
                 "zero_fraction": _zero_count(a, extremes[i], buffers) / a.size,
                 "grad_counts": grad_counts,
                 "grad_edges": grad_edges,
