@@ -5,7 +5,8 @@ units, 1,000 samples) and a few other settings, split into its parts:
 
 - draws: x and the injected gradient, 2 × 10^5 normal numbers (a call of a new seed or shape
   draws them; the next calls of that seed and shape reuse them);
-- weights: the weights drawn (`init_mlp`);
+- weights: the weights drawn (`init_mlp`; a call of a new seed, initializer or shape draws
+  them, the next ones copy that draw);
 - forward: the forward pass;
 - backward: the backward pass, with the std of ∂L/∂W and each layer's range of ∂L/∂z;
 - extremes: each layer's least and largest a and z (the overflow check, the shared range);
@@ -13,8 +14,8 @@ units, 1,000 samples) and a few other settings, split into its parts:
 - theory: the variance-propagation theory (a call takes it from a cache after the first call
   of its settings);
 
-their sum (`parts`: the weights, forward, backward, extremes and stats, what a call does
-besides looking up its kept draws and theory), then the whole call three ways: `call` as the
+their sum (`parts`: forward, backward, extremes and stats, what a call does besides copying
+its kept draws and looking up its theory), then the whole call three ways: `call` as the
 page makes it on a change of anything but the seed and the shape (the draws reused), `new
 seed` (a new seed every call: everything drawn), and `page`, the call under the
 one-BLAS-thread limit that `core.activation_histograms` sets.
@@ -65,8 +66,8 @@ SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default fi
     ("relu", "he_normal", {"exclude_zeros": True}),
     ("sigmoid", "std_1", {"n_samples": 5000}),
 ]
-PARTS_OF_A_CALL = ("weights", "forward", "backward", "extremes", "stats")
-COLUMNS = ("draws", *PARTS_OF_A_CALL, "theory", "parts", "call", "new seed", "page")
+PARTS_OF_A_CALL = ("forward", "backward", "extremes", "stats")
+COLUMNS = ("draws", "weights", *PARTS_OF_A_CALL, "theory", "parts", "call", "new seed", "page")
 SWEEP = {"max_depth": 50, "width": 100, "n_samples": 200}  # the page's map
 
 
