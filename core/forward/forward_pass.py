@@ -133,7 +133,8 @@ def activation_histograms(
     n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, and
     n_layers × (3 × n_samples × width² + width³ for orthogonal's QR) multiply-adds. The
     buffers of the last call are kept for the next one of the same shape (one set at most),
-    and its random inputs for the next one of the same seed and shape (`_draws`).
+    its random inputs and its drawn network for the next ones of the same seed and shape
+    (`_draws`, `_network`).
     `dtype` is float32 or float64.
     """
     act = get_activation(activation)
