@@ -1,18 +1,32 @@
 """Benchmark: where one forward experiment's time goes, and the σ × depth map's time.
 
-`core.activation_histograms` at the page's settings (5 hidden layers × 100 units, 1,000
-samples, sigmoid with std 0.05) and a few others, split into its parts: the draws (x, the
-injected gradient), the weights drawn with a forward pass, a forward pass alone, the backward
-pass (with the std of ∂L/∂W), the variance-propagation theory (which a call takes from a cache
-after the first call of its settings), and the histograms with every per-layer statistic; then
-the whole call, and the call as the page makes it (`core.activation_histograms`, under the
-one-BLAS-thread limit). Then
-`core.depth_sweep` at the page's settings (44 σ × 50 layers × 100 units, 200 samples).
+`core.activation_histograms` at the page's default (sigmoid, std 1, 5 hidden layers × 100
+units, 1,000 samples) and a few other settings, split into its parts:
 
-Medians of many repetitions, each part timed on its own and the whole call as the page makes
-it. BLAS is held to one thread (as a race is): on a busy machine its threads spin waiting for
-a core and a 100×100 product takes many times longer (`--blas-threads 0` keeps the process's
-own setting).
+- draws: x and the injected gradient, 2 × 10^5 normal numbers (a call of a new seed or shape
+  draws them; the next calls of that seed and shape reuse them);
+- weights: the weights drawn (`init_mlp`; a call of a new seed, initializer or shape draws
+  them, the next ones copy that draw);
+- forward: the forward pass;
+- backward: the backward pass, with the std of ∂L/∂W and each layer's range of ∂L/∂z;
+- extremes: each layer's least and largest a and z (the overflow check, the shared range);
+- stats: the histograms and every other per-layer statistic;
+- theory: the variance-propagation theory (a call takes it from a cache after the first call
+  of its settings);
+
+their sum (`parts`: forward, backward, extremes and stats, what a call does besides copying
+its kept draws and looking up its theory), then the whole call three ways: `call` with the
+random inputs and the drawn network of earlier calls (as on the page's change of activation
+or of the zero spike; a change of initializer or depth adds `weights`, of the samples
+`draws`), `new seed` (nothing kept from earlier calls: everything drawn), and `page`, the
+call under the one-BLAS-thread limit that `core.activation_histograms` sets.
+The last line gives the call at the page's default beside the target. Then `core.depth_sweep`
+at the page's settings (44 σ × 50 layers × 100 units, 200 samples).
+
+Every repetition runs each part and each call once, in turn (the order rotating), so that all
+are timed under the same load; medians are printed. BLAS is held to one thread (as core
+holds it): on a busy machine its threads spin waiting for a core and a 100×100 product takes
+many times longer (`--blas-threads 0` keeps the process's own setting).
 
     python benchmarks/forward_speed.py [--repeats 200] [--blas-threads 1]
 """
@@ -39,49 +53,68 @@ from core.forward.sweep import depth_sweep
 from core.forward.theory import predicted_stds
 from core.network.activations import get_activation
 from core.network.initializers import Initializer, get_initializer, normal_std
-from core.network.mlp import forward
+from core.network.mlp import forward, init_mlp
 
+TARGET_MS = 5.0  # the whole call at the page's default
 SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default first
-    ("sigmoid", normal_std(0.05), {}),
     ("sigmoid", "std_1", {}),
+    ("sigmoid", normal_std(0.05), {}),
     ("tanh", "xavier_normal", {}),
     ("relu", "he_normal", {}),
     ("gelu", "he_normal", {}),
     ("relu", "he_normal", {"batch_norm": True}),
     ("relu", "he_normal", {"exclude_zeros": True}),
-    ("sigmoid", "std_1", {"n_samples": 10_000}),
+    ("sigmoid", "std_1", {"n_samples": 5000}),
 ]
+PARTS_OF_A_CALL = ("forward", "backward", "extremes", "stats")
+COLUMNS = ("draws", "weights", *PARTS_OF_A_CALL, "theory", "parts", "call", "new seed", "page")
 SWEEP = {"max_depth": 50, "width": 100, "n_samples": 200}  # the page's map
 
 
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm: imports, first allocations
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+def medians_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median time of each call in ms, the calls taking turns (their order rotating)."""
+    names = list(calls)
+    for fn in calls.values():
+        fn()  # warm: imports, first allocations, caches
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+def cold_call(activation: str, initializer: str | Initializer, kwargs: dict) -> object:
+    """The call with nothing kept from earlier calls, as a new seed makes it (a call of a
+    seed of its own would evict what the other calls of this benchmark reuse)."""
+    fp._DRAWS.clear()
+    fp._NETWORKS.clear()
+    return fp.activation_histograms(activation, initializer, **kwargs)
 
 
 def parts(
     activation: str, initializer: str | Initializer, kwargs: dict
 ) -> dict[str, Callable[[], object]]:
-    """Each part of one experiment as a call that repeats it on the same inputs."""
+    """Each part of one experiment as a call that repeats it on the same inputs, then the
+    whole call three ways."""
     act, init = get_activation(activation), get_initializer(initializer)
-    n_samples, width = kwargs.get("n_samples", 1000), 100
+    n_layers, width, n_samples = 5, 100, kwargs.get("n_samples", 1000)
     batch_norm, exclude_zeros = kwargs.get("batch_norm", False), kwargs.get("exclude_zeros", False)
-    data_ss, init_ss, grad_ss = np.random.SeedSequence(0).spawn(3)
+    dtype = np.dtype(np.float32)
+    data_ss, _, grad_ss = np.random.SeedSequence(0).spawn(3)
+    init_ss, x, top_grad = fp._draws(0, n_samples, width, dtype)
 
-    def draws() -> np.ndarray:
-        x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=np.float32)
-        np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=np.float32)
-        return x
+    def draws() -> None:
+        np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
+        np.random.default_rng(grad_ss).standard_normal((n_samples, width), dtype=dtype)
 
-    x = draws()
-    top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=np.float32)
-    network = functools.partial(fp._network, init_ss, init, act, x, 5, batch_norm=batch_norm)
-    mlp, cache = network()
+    def weights() -> None:
+        sizes = (width,) * (n_layers + 1)
+        rngs = [np.random.default_rng(init_ss)]
+        init_mlp(rngs, [init], sizes, act, dtype, batch_norm=batch_norm, linear_output=False)
+
+    mlp, cache = fp._network(init_ss, init, act, x, n_layers, batch_norm=batch_norm)
     buffers = fp._Buffers()
     buffers.keep(mlp, cache)
     buffers.scratch(x)
@@ -91,18 +124,19 @@ def parts(
         mlp, cache, top_grad, slopes=slopes, out=buffers.grads, grad_tops=grad_tops
     )
     extremes = fp._extremes(cache)
-
-    def stats() -> None:
-        fp._layer_stats(act, cache, slopes, deltas, extremes, grad_tops, 30, exclude_zeros, buffers)
-
+    stats = functools.partial(
+        fp._layer_stats, act, cache, slopes, deltas, extremes, grad_tops, 30, exclude_zeros
+    )
     return {
         "draws": draws,
-        "init+fwd": lambda: network(out=cache),  # the weights drawn, then a forward pass
+        "weights": weights,
         "forward": lambda: forward(mlp, x, out=cache),
         "backward": lambda: fp._backward(mlp, cache, top_grad, slopes=[], out=buffers.grads),
-        "theory": lambda: predicted_stds(act, init.variance(width, width), 5, width),
-        "stats": lambda: (fp._extremes(cache), stats()),
-        "total": lambda: fp.activation_histograms(activation, initializer, **kwargs),
+        "extremes": lambda: fp._extremes(cache),
+        "stats": lambda: stats(buffers),
+        "theory": lambda: predicted_stds(act, init.variance(width, width), n_layers, width),
+        "call": lambda: fp.activation_histograms(activation, initializer, **kwargs),
+        "new seed": functools.partial(cold_call, activation, initializer, kwargs),
         "page": lambda: core.activation_histograms(activation, initializer, **kwargs),
     }
 
@@ -118,17 +152,23 @@ def main() -> None:
         else contextlib.nullcontext()
     )
     with limit, np.errstate(over="ignore", invalid="ignore"):
-        names = None
+        first = None
         for activation, initializer, kwargs in SETTINGS:
-            calls = parts(activation, initializer, kwargs)
-            timed = {name: median_ms(fn, args.repeats) for name, fn in calls.items()}
-            if names is None:
-                names = list(timed)
-                print(f"{'setting':<42}" + "".join(f"{n:>10}" for n in names) + "   (ms, medians)")
+            timed = medians_ms(parts(activation, initializer, kwargs), args.repeats)
+            timed["parts"] = sum(timed[name] for name in PARTS_OF_A_CALL)
+            if first is None:
+                first = timed
+                print(f"{'setting':<42}" + "".join(f"{n:>9}" for n in COLUMNS) + "  (ms, medians)")
             label = f"{activation}/{get_initializer(initializer).name} {kwargs or ''}"
-            print(f"{label:<42}" + "".join(f"{timed[n]:>10.2f}" for n in names))
-        sweep = median_ms(lambda: depth_sweep("relu", **SWEEP), max(5, args.repeats // 20))
-        print(f"depth_sweep relu {SWEEP}: {sweep:.1f} ms")
+            print(f"{label:<42}" + "".join(f"{timed[n]:>9.2f}" for n in COLUMNS))
+        sweep = medians_ms({"sweep": lambda: depth_sweep("relu", **SWEEP)}, args.repeats // 20 + 5)
+        print(f"depth_sweep relu {SWEEP}: {sweep['sweep']:.1f} ms")
+        assert first is not None
+        print(
+            f"the page's default: {first['call']:.2f} ms a call (target {TARGET_MS:.0f} ms), "
+            f"{first['new seed']:.2f} ms with a new seed, {first['page']:.2f} ms as the page "
+            "calls it"
+        )
 
 
 if __name__ == "__main__":

@@ -38,11 +38,14 @@ class _SharedBlasLimit:
     otherwise.
 
     OpenBLAS's thread count is process-wide, so concurrent calls (two races on one server)
-    share one limit: the first to start sets it, the last to end restores it. Both are done by
-    one holder thread that lives exactly that long, inside a `with threadpool_limits(...)`:
-    threadpoolctl (3.8) lets only the thread that set an OpenBLAS limit change it again, so
-    independent `with` blocks in the callers' threads would ignore each other and restore out
-    of order (a race left on two spinning BLAS threads, or the process on one for good).
+    share one limit: the first to start sets it, the last to end restores it, each in its own
+    thread, under one lock. threadpoolctl (3.8) lets only the thread that set an OpenBLAS
+    limit change it again, so independent `with` blocks in the callers' threads would ignore
+    each other and restore out of order: the first caller takes that control (the other
+    threads' changes are then no-ops while the limit holds), and the last one takes it over
+    to restore, then leaves it free (`_free_blas_control`). No thread is started: a thread
+    that held the limit had to be scheduled twice per call, and on a busy server each of
+    those waits took up to a time slice, more than a whole forward experiment.
 
     The libraries are looked up once, at the first call (`_blas_controller`): a lookup scans
     every loaded library, ~0.8 ms, as much as a whole forward experiment should take.
@@ -51,49 +54,38 @@ class _SharedBlasLimit:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
-        self._release = threading.Event()
-        self._holder: threading.Thread | None = None
+        self._restore: Callable[[], object] | None = None  # puts back the setting found
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
         with self._lock:
             if self._users == 0:
-                limited, self._release = threading.Event(), threading.Event()
-                self._holder = threading.Thread(
-                    target=_hold_one_blas_thread,
-                    args=(limited, self._release),
-                    name="initlab-blas-limit",
-                    daemon=True,
-                )
-                self._holder.start()
-                limited.wait()
+                _free_blas_control()
+                limiter = _blas_controller().limit(limits=1, user_api="blas")
+                self._restore = limiter.restore_original_limits
             self._users += 1
         try:
             yield
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0 and self._holder is not None:
-                    self._release.set()
-                    self._holder.join()  # the setting is back before the last call returns
-                    self._holder = None
+                if self._users == 0 and self._restore is not None:
+                    _free_blas_control()  # the first caller's thread may still hold it
+                    self._restore()  # the setting is back before the last call returns
+                    self._restore = None
+                    _free_blas_control()
 
 
-def _hold_one_blas_thread(limited: threading.Event, release: threading.Event) -> None:
-    """Limit BLAS to one thread, say so, and restore it when `release` is set."""
-    try:
-        # A thread of the user's that limited OpenBLAS without a `with` keeps threadpoolctl's
-        # control of it, and would make this limit a silent no-op: take the control over (the
-        # user's setting comes back at the end, and the control is then free again). Older
-        # threadpoolctl has neither the rule nor this method.
-        clear_control = getattr(OpenBLASController, "clear_controlling_thread", None)
-        if clear_control is not None:
-            clear_control(force=True)
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            limited.set()
-            release.wait()
-    finally:
-        limited.set()  # never leave the first caller waiting
+def _free_blas_control() -> None:
+    """Leave no thread in threadpoolctl's control of OpenBLAS, so that this one can change it.
+
+    A thread of the user's that limited OpenBLAS without a `with` keeps that control, and
+    would make core's limit a silent no-op: it is taken over (the user's setting comes back
+    at the end). Older threadpoolctl has neither the rule nor this method.
+    """
+    clear_control = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear_control is not None:
+        clear_control(force=True)
 
 
 @functools.cache

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
 
+from core.forward import forward_pass
 from core.forward.diagnosis import diagnose
 from core.forward.forward_pass import (
+    SATURATION_THRESHOLD,
     _backward,
     _mean_std,
     _network,
@@ -19,8 +22,9 @@ from core.forward.forward_pass import (
     uniform_histogram,
 )
 from core.network.activations import get_activation
-from core.network.initializers import constant, get_initializer, normal_std
-from core.network.mlp import forward
+from core.network.initializers import Initializer, constant, get_initializer, normal_std
+from core.network.lsuv import scale_networks
+from core.network.mlp import MLP, Cache, backward, forward, init_mlp
 from tests.gradcheck import numeric_grad
 
 
@@ -141,6 +145,23 @@ def test_activation_histograms_is_reproducible_and_seeded(seed: int) -> None:
         np.testing.assert_array_equal(la.counts, lb.counts)
         assert la.std == lb.std
     assert any(la.std != lc.std for la, lc in zip(a.layers, c.layers, strict=True))
+
+
+@pytest.mark.parametrize("init", ["he_normal", "lsuv"])
+def test_activation_histograms_reuse_draws_without_changing_results(init: str) -> None:
+    """The random inputs and weights kept from earlier calls give what fresh ones give,
+    whatever ran in between with them (another f, batch norm; LSUV rescales its own copy)."""
+    first = activation_histograms("relu", init, seed=3, n_samples=200)
+    activation_histograms("tanh", init, seed=3, n_samples=200)
+    activation_histograms("tanh", init, seed=3, n_samples=200, batch_norm=True)
+    again = activation_histograms("relu", init, seed=3, n_samples=200)
+    forward_pass._DRAWS.clear()
+    forward_pass._NETWORKS.clear()
+    fresh = activation_histograms("relu", init, seed=3, n_samples=200)
+    for a, b, c in zip(first.layers, again.layers, fresh.layers, strict=True):
+        np.testing.assert_array_equal(a.counts, b.counts)
+        np.testing.assert_array_equal(a.grad_counts, c.grad_counts)
+        assert a.std == b.std == c.std and a.weight_grad_std == b.weight_grad_std
 
 
 def test_uniform_histogram_matches_numpy(rng: np.random.Generator) -> None:
@@ -436,3 +457,130 @@ def test_histogram_edges_increase_for_values_equal_but_for_rounding() -> None:
     layer = result.layers[0]
     assert (np.diff(layer.edges) > 0).all()
     assert layer.counts.sum() == 14
+
+
+def _plain_passes(
+    activation: str, init: str | Initializer, kw: dict[str, Any]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], int | None]:
+    """Every reported layer's a, f'(z), ∂L/∂z and std of ∂L/∂W (in float64), and the forward
+    overflow layer, by the network's own passes on the experiment's draws (arguments `kw`)."""
+    act, spec = get_activation(activation), get_initializer(init)
+    n_layers, width = kw.get("n_layers", 5), kw.get("width", 100)
+    dtype, batch_norm = kw.get("dtype", np.float32), kw.get("batch_norm", False)
+    data_ss, init_ss, grad_ss = np.random.SeedSequence(kw.get("seed", 0)).spawn(3)
+    x = np.random.default_rng(data_ss).standard_normal((kw.get("n_samples", 1000), width), dtype)
+    top = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+
+    def network(layers: int) -> tuple[MLP, Cache]:
+        sizes = (width,) * (layers + 1)
+        rngs = [np.random.default_rng(init_ss)]
+        mlp = init_mlp(rngs, [spec], sizes, act, dtype, batch_norm=batch_norm, linear_output=False)
+        if spec.data_dependent:
+            scale_networks(mlp, [spec], x)
+        return mlp, forward(mlp, x)[1]
+
+    with np.errstate(all="ignore"):
+        _, cache = network(n_layers)
+        finite = [
+            np.isfinite(z).all() and np.isfinite(a).all()
+            for z, a in zip(cache.z, cache.a, strict=True)
+        ]
+        kept = finite.index(False) if False in finite else n_layers
+        if kept == 0:
+            return [], [], [], [], 1
+        mlp, cache = network(kept)
+        dzs: list[np.ndarray] = []
+        slopes: list[np.ndarray] = []
+        backward(mlp, cache, top[np.newaxis], dzs=dzs, slopes=slopes)
+        inputs = [x, *(a[0] for a in cache.a[:-1])]
+        weight_grad_stds = [
+            float((p.astype(np.float64).T @ dz[0].astype(np.float64)).std()) / len(x)
+            for p, dz in zip(inputs, dzs, strict=True)
+        ]
+    a_s = [a[0].copy() for a in cache.a]
+    overflow = None if kept == n_layers else kept + 1
+    return a_s, [s[0] for s in slopes], [dz[0] for dz in dzs], weight_grad_stds, overflow
+
+
+def _plain_edges(low: float, high: float, bins: int) -> np.ndarray:
+    return np.histogram(np.array([]), bins, (low, high))[1]
+
+
+def _plain_counts(values: np.ndarray, bins: int, low: float, high: float) -> np.ndarray:
+    """np.histogram of each value's place (v − low) · bins / (high − low), taken in float64 as
+    the experiment takes it: a value within rounding of an inner edge may fall on the other
+    side of that edge in np.histogram's own float64 edges (a gradient of -1e-20 whose v − low
+    rounds to the middle edge is counted above it), and the top value's place, rounded just
+    past `bins`, still counts in the last bin."""
+    places = (values.astype(np.float64) - low) * (bins / (high - low))
+    return np.histogram(np.minimum(places, bins), bins, (0, bins))[0]
+
+
+PLAIN_SETTINGS = [
+    ("sigmoid", "std_1", {}),  # the page's default: saturating at 0 and 1
+    ("sigmoid", normal_std(0.05), {"seed": 3}),
+    ("relu", "he_normal", {"exclude_zeros": True, "n_samples": 300, "width": 40, "bins": 17}),
+    ("tanh", "glorot_uniform", {"batch_norm": True, "n_layers": 3, "n_samples": 200}),
+    ("gelu", "lecun_uniform", {"width": 97, "n_samples": 311, "bins": 85, "seed": 11}),
+    ("elu", "he_uniform", {"dtype": np.float64, "n_layers": 4, "n_samples": 250}),
+    ("relu", "std_1", {"n_layers": 80, "width": 50, "n_samples": 200}),  # a blow-up to inf
+    ("tanh", normal_std(3.0), {"n_layers": 80, "n_samples": 100}),  # ∂L/∂z overflows
+    ("linear", normal_std(1e19), {"n_layers": 3, "n_samples": 100}),  # inf at layer 2
+    ("sigmoid", normal_std(1e38), {"n_layers": 3, "n_samples": 100}),  # inf weights at once
+    ("sigmoid", normal_std(1e30), {"n_layers": 3, "n_samples": 100}),  # every value 0 or 1
+    ("tanh", "zeros", {"n_layers": 2, "n_samples": 50}),  # one value: a padded range
+    ("leaky_relu", "lsuv", {"n_layers": 3, "n_samples": 200, "exclude_zeros": True}),
+    ("selu", "orthogonal", {"n_layers": 3, "n_samples": 120, "width": 30, "bins": 7}),
+]
+
+
+@pytest.mark.parametrize(
+    ("activation", "init", "kwargs"),
+    PLAIN_SETTINGS,
+    ids=lambda v: v if isinstance(v, str) else getattr(v, "name", None),
+)
+def test_activation_histograms_match_plain_numpy(
+    activation: str, init: str | Initializer, kwargs: dict[str, Any]
+) -> None:
+    """Every number of every layer against plain NumPy on the network's own arrays:
+    np.histogram with the shared range, np.mean and np.std in float64, f'(z) counted."""
+    bins, exclude_zeros = kwargs.get("bins", 30), kwargs.get("exclude_zeros", False)
+    result = activation_histograms(activation, init, **kwargs)
+    a_s, slopes, dzs, weight_grad_stds, overflow = _plain_passes(activation, init, kwargs)
+    assert result.overflow_layer == overflow
+    assert len(result.layers) == len(a_s)
+    if not a_s:
+        return
+    act = get_activation(activation)
+    in_range = [bool(np.isfinite(dz).all()) for dz in dzs]
+    grad_overflow = None if all(in_range) else len(in_range) - in_range[::-1].index(False)
+    assert result.grad_overflow_layer == grad_overflow
+    low = min(float(a.min()) for a in a_s)
+    high = max(float(a.max()) for a in a_s)
+    low, high = (low, high) if act.low is None else (min(act.low, low), high)
+    low, high = (low, high) if act.high is None else (low, max(act.high, high))
+    if high - low > 1e-6 * max(abs(low), abs(high)):  # else a padded range, checked below
+        np.testing.assert_array_equal(result.layers[0].edges, _plain_edges(low, high, bins))
+    top = max((float(np.abs(dz).max()) for dz in dzs[grad_overflow or 0 :]), default=0.0) or 1.0
+    threshold = SATURATION_THRESHOLD * act.max_slope
+    for i, layer in enumerate(result.layers):
+        a, dz = a_s[i], dzs[i]
+        binned = a[a != 0] if exclude_zeros else a
+        edges = layer.edges
+        assert edges[0] <= a.min() and a.max() <= edges[-1]
+        np.testing.assert_array_equal(layer.counts, _plain_counts(binned, bins, *edges[[0, -1]]))
+        assert layer.mean == pytest.approx(np.mean(a, dtype=np.float64), rel=1e-9, abs=1e-300)
+        assert layer.std == pytest.approx(np.std(a, dtype=np.float64), rel=1e-9, abs=1e-300)
+        assert layer.zero_fraction == np.mean(a == 0)
+        assert layer.saturated == np.mean(np.abs(slopes[i]) < threshold)
+        assert layer.dead == np.mean((np.abs(slopes[i]) < threshold).all(axis=0))
+        assert layer.weight_grad_std == pytest.approx(weight_grad_stds[i], rel=1e-5, nan_ok=True)
+        np.testing.assert_array_equal(layer.grad_edges, _plain_edges(-top, top, bins))
+        if grad_overflow is not None and i < grad_overflow:
+            assert np.isnan(layer.grad_std) and not layer.grad_counts.any()
+            continue
+        grad_binned = dz[dz != 0] if exclude_zeros else dz
+        np.testing.assert_array_equal(
+            layer.grad_counts, _plain_counts(grad_binned, bins, -top, top)
+        )
+        assert layer.grad_std == pytest.approx(np.std(dz, dtype=np.float64), rel=1e-9, abs=1e-300)

@@ -11,7 +11,9 @@ from core.network.initializers import INITIALIZERS
 from core.network.losses import softmax_cross_entropy
 from core.network.mlp import (
     MLP,
+    BatchNorm,
     backward,
+    copied_with,
     empty_cache,
     forward,
     init_mlp,
@@ -231,6 +233,32 @@ def test_weight_views_read_a_copy_of_the_parameters(rng: np.random.Generator) ->
     for w, view in zip(mlp.weights, views, strict=True):
         assert np.shares_memory(view, before) and view.shape == w.shape
         np.testing.assert_array_equal(view + 1, w)
+
+
+@pytest.mark.parametrize("linear_output", [True, False], ids=["logits", "hidden_top"])
+def test_copied_with_runs_like_the_original_and_never_writes_it(
+    linear_output: bool, rng: np.random.Generator
+) -> None:
+    """A copy with another f: its passes are the original's with that f, bit for bit, and
+    training passes (batch norm's running statistics) or writes to it leave the original as
+    it was."""
+    tanh, relu = ACTIVATIONS["tanh"], ACTIVATIONS["relu"]
+    sizes, he = (6, 5, 4, 3), [INITIALIZERS["he_normal"]] * 2
+    mlp = init_mlp([rng, rng], he, sizes, tanh, batch_norm=True, linear_output=linear_output)
+    flat, means = mlp.flat.copy(), [m.copy() for m in mlp.norm.running_means]
+    copy = copied_with(mlp, relu)
+    assert copy.activation is relu and copy.linear_output == linear_output
+    assert not np.shares_memory(copy.flat, mlp.flat)
+    x = rng.standard_normal((7, 6)).astype(mlp.flat.dtype)
+    norm = mlp.norm
+    running = [m.copy() for m in norm.running_means], [v.copy() for v in norm.running_vars]
+    same_relu = MLP(mlp.weights, mlp.biases, relu, BatchNorm(norm.gammas, norm.betas, *running),
+                    flat=mlp.flat, blocks=mlp.blocks, linear_output=linear_output)  # fmt: skip
+    np.testing.assert_array_equal(forward(copy, x)[0], forward(same_relu, x)[0])
+    copy.flat += 1
+    np.testing.assert_array_equal(mlp.flat, flat)
+    for m, before in zip(mlp.norm.running_means, means, strict=True):
+        np.testing.assert_array_equal(m, before)
 
 
 @pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch_norm"])

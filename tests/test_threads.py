@@ -114,6 +114,39 @@ def test_concurrent_races_share_one_limit_and_restore_it_once() -> None:
     assert seen["after both"] == before
 
 
+def test_a_limit_set_in_one_thread_is_restored_from_another() -> None:
+    """The first call to start and the last to end run in different threads, the first still
+    alive (and so still the one threadpoolctl lets change OpenBLAS): the setting comes back."""
+    seen = _blas_threads_seen(
+        """
+        from core.parallel import one_blas_thread
+
+        entered, second_in, first_out, done = (threading.Event() for _ in range(4))
+
+        def first():
+            with one_blas_thread():
+                entered.set()
+                second_in.wait(60)
+            first_out.set()
+            done.wait(60)  # alive while the second call restores the setting
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        entered.wait(60)
+        with one_blas_thread():
+            second_in.set()
+            first_out.wait(60)
+            seen["after the first left"] = blas_threads()
+        seen["after both"] = blas_threads()
+        done.set()
+        thread.join()
+        """,
+    )
+    before = seen["before import"]
+    assert seen["after the first left"] == [1] * len(before)
+    assert seen["after both"] == before
+
+
 def test_meeting_holds_each_party_until_all_have_arrived() -> None:
     """Three threads meet 200 times: none is ever a round ahead of another."""
     meeting, rounds = Meeting(3), [0, 0, 0]

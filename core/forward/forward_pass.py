@@ -22,8 +22,9 @@ import functools
 import math
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,16 @@ from core.forward.theory import predicted_stds
 from core.network.activations import Activation, get_activation
 from core.network.initializers import Initializer, get_initializer
 from core.network.lsuv import scale_networks
-from core.network.mlp import MLP, Cache, Grads, backward, forward, init_mlp, zeros_like_grads
+from core.network.mlp import (
+    MLP,
+    Cache,
+    Grads,
+    backward,
+    copied_with,
+    forward,
+    init_mlp,
+    zeros_like_grads,
+)
 from core.types import DEFAULT_DTYPE, FloatArray, IntArray
 from core.validation import (
     MAX_BINS,
@@ -122,7 +132,9 @@ def activation_histograms(
     The work is bounded (see `core.validation`): at most `MAX_LAYERS` layers, `MAX_BINS` bins,
     n_layers × (width² + 4 × n_samples × width + 4 × bins) values held, and
     n_layers × (3 × n_samples × width² + width³ for orthogonal's QR) multiply-adds. The
-    buffers of the last call are kept for the next one of the same shape (one set at most).
+    buffers of the last call are kept for the next one of the same shape (one set at most),
+    its random inputs and its drawn network for the next ones of the same seed and shape
+    (`_draws`, `_network`).
     `dtype` is float32 or float64.
     """
     act = get_activation(activation)
@@ -130,9 +142,7 @@ def activation_histograms(
     dtype = _check_arguments(init, n_layers, width, n_samples, bins, seed, exclude_zeros, dtype)
     check_bool("batch_norm", batch_norm)
 
-    data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
-    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-    top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+    init_ss, x, top_grad = _draws(seed, n_samples, width, dtype)
     network = functools.partial(_network, init_ss, init, act, x, batch_norm=batch_norm)
     key = (n_layers, width, n_samples, dtype, batch_norm)
     with np.errstate(over="ignore", invalid="ignore"), _pooled_buffers(key) as buffers:
@@ -219,6 +229,46 @@ def _check_arguments(
     return checked
 
 
+_T = TypeVar("_T")
+_KEPT_LOCK = threading.Lock()
+_DRAWS: dict[tuple, tuple[np.random.SeedSequence, FloatArray, FloatArray]] = {}  # the latest
+_NETWORKS: dict[tuple, MLP] = {}  # the two latest: an overflow runs a shallower net too
+_KEPT_PARAMETERS = 2**22  # larger networks are drawn anew, so that little memory stays held
+
+
+def _kept(store: dict[tuple, _T], key: tuple, make: Callable[[], _T], size: int) -> _T:
+    """`store[key]`, made by `make` if it is not there; the store keeps the `size` latest."""
+    with _KEPT_LOCK:
+        value = store.pop(key, None)
+        if value is not None:
+            store[key] = value  # now the latest
+    if value is None:
+        value = make()
+        with _KEPT_LOCK:
+            store[key] = value
+            for old in list(store)[:-size]:
+                del store[old]
+    return value
+
+
+def _draws(
+    seed: int, n_samples: int, width: int, dtype: np.dtype
+) -> tuple[np.random.SeedSequence, FloatArray, FloatArray]:
+    """The seed of the weights, x and the injected ∂L/∂a (n_samples, width) ~ N(0, 1), both
+    read-only: the last call's, if it drew them for the same seed and shape. A page redraws
+    on every change of the activation, the initializer or the depth, none of which changes
+    them, and 2 × 10^5 normal numbers take ~2-3 ms, more than the histograms of every layer."""
+
+    def draw() -> tuple[np.random.SeedSequence, FloatArray, FloatArray]:
+        data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
+        x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
+        top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+        x.flags.writeable = top_grad.flags.writeable = False  # shared by later calls
+        return init_ss, x, top_grad
+
+    return _kept(_DRAWS, (seed, n_samples, width, dtype), draw, size=1)
+
+
 def _network(
     init_ss: np.random.SeedSequence,
     init: Initializer,
@@ -231,19 +281,29 @@ def _network(
 ) -> tuple[MLP | None, Cache]:
     """The net of `n_layers` square layers drawn from `init_ss` (the same first layers for any
     `n_layers`), LSUV-scaled on x if the initializer asks, and its forward pass on x: a stack
-    of one network (`core.network.mlp`), zero bias, f after every layer, into `out` if given (from
-    `empty_cache` for this net). No layers: no net."""
+    of one network (`core.network.mlp`), zero bias, f after every layer, into `out` if given
+    (from `empty_cache` for this net). No layers: no net.
+
+    The draw is kept (`_kept`) and each call runs a copy of it with its own f: a change of
+    activation, of the samples or of what is counted draws no weight again (~0.8 ms)."""
     if n_layers == 0:  # the first layer already left the float range
         return None, Cache(x, [], [], [], [], [], [])
-    mlp = init_mlp(
+    sizes = (x.shape[1],) * (n_layers + 1)
+    draw = functools.partial(
+        init_mlp,
         [np.random.default_rng(init_ss)],
         [init],
-        (x.shape[1],) * (n_layers + 1),
+        sizes,
         act,
         x.dtype,
         batch_norm=batch_norm,
         linear_output=False,
     )
+    if n_layers * x.shape[1] ** 2 <= _KEPT_PARAMETERS:
+        key = (init_ss.entropy, init_ss.spawn_key, init, sizes, x.dtype, batch_norm)
+        mlp = copied_with(_kept(_NETWORKS, key, draw, size=2), act)
+    else:
+        mlp = draw()
     if init.data_dependent:  # LSUV: every W rescaled on this batch, in place
         scale_networks(mlp, [init], x)
     _, cache = forward(mlp, x, out=out)
@@ -512,6 +572,9 @@ def _layer_stats(
     for i in range(len(extremes)):
         a, delta = cache.a[i][0], deltas[i]
         slope = np.abs(slopes[i][0], out=buffers.slope)  # (n_samples, width)
+        saturated = np.less(slope, threshold, out=buffers.mask)  # NaN: not saturated
+        # A unit is dead where it is saturated for every sample.
+        n_saturated, n_dead = _count(saturated), _count(saturated.all(axis=0))
         counts, mean, std = _summary(a, value_range, bins, exclude_zeros, buffers)
         if delta is None:  # below a backward overflow
             grad_counts, grad_std = np.zeros(bins, dtype=np.intp), float("nan")
@@ -525,9 +588,8 @@ def _layer_stats(
                 "edges": edges,
                 "mean": mean,
                 "std": std,
-                "saturated": _count(np.less(slope, threshold, out=buffers.mask)) / slope.size,
-                # A unit is dead where even its largest slope over the samples is below it.
-                "dead": np.count_nonzero(slope.max(axis=0) < threshold) / slope.shape[1],
+                "saturated": n_saturated / slope.size,
+                "dead": n_dead / slope.shape[1],
                 "zero_fraction": _zero_count(a, extremes[i], buffers) / a.size,
                 "grad_counts": grad_counts,
                 "grad_edges": grad_edges,

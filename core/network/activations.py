@@ -81,9 +81,10 @@ class Activation:
 
 
 def _sigmoid(z: FloatArray) -> FloatArray:
+    s = np.negative(z)
     # exp(-z) overflows to inf for z << 0, and 1 / (1 + inf) = 0 is the right limit.
     with np.errstate(over="ignore"):
-        s = np.exp(np.negative(z))
+        np.exp(s, out=s)  # in place: one temporary, not two (5 % of a forward pass)
     s += 1
     return np.reciprocal(s, out=s)
 

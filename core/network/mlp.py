@@ -195,6 +195,29 @@ def moved_to(mlp: MLP, flat: FloatArray) -> MLP:
     return MLP(weights, biases, mlp.activation, norm, flat=flat, blocks=layout["blocks"])
 
 
+def copied_with(mlp: MLP, activation: Activation) -> MLP:
+    """The same networks in new memory (the parameters and batch norm's running statistics
+    copied), with f = `activation`: a drawn network kept for later passes is never written."""
+    flat = mlp.flat.copy()
+    layout = _mlp_layout(mlp, flat)
+    norm = None
+    if mlp.norm is not None:
+        running = (
+            [m.copy() for m in mlp.norm.running_means],
+            [v.copy() for v in mlp.norm.running_vars],
+        )
+        norm = BatchNorm(layout["gammas"], layout["betas"], *running)
+    return MLP(
+        layout["weights"],
+        layout["biases"],
+        activation,
+        norm,
+        flat=flat,
+        blocks=layout["blocks"],
+        linear_output=mlp.linear_output,
+    )
+
+
 def grads_on(mlp: MLP, flat: FloatArray) -> Grads:
     """Gradient views of `flat` (zeroed here), laid out like the parameters."""
     flat.fill(0)
