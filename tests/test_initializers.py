@@ -336,7 +336,5 @@ def test_registry_rows_without_formula_show_their_variance() -> None:
         if init.distribution in ("normal", "uniform") and init.mode != "fixed":
             c = init.scale * (2 if init.mode == "fan_avg" else 1)
             c *= 3 if init.distribution == "uniform" else 1
-            shown = (
-                r"\frac{1}{\sqrt" if c == 1 and init.distribution == "uniform" else f"{{{c:g}}}"
-            )
+            shown = r"\frac{1}{\sqrt" if c == 1 and init.distribution == "uniform" else f"{{{c:g}}}"
             assert shown in init.formula, (init.name, init.formula)
