@@ -124,42 +124,27 @@ def _check_forward(
 
 @FAST
 @given(
-    activation=activation_names,
-    initializer=initializers,
-    n_layers=st.integers(1, 12),
-    width=st.integers(1, 24),
-    n_samples=st.integers(1, 40),
-    bins=st.integers(1, 64),
-    seed=st.integers(0, 2**64 - 1),
-    exclude_zeros=st.booleans(),
-    batch_norm=st.booleans(),
-    dtype=float_dtypes,
+    settings=st.fixed_dictionaries(
+        {
+            "activation": activation_names,
+            "initializer": initializers,
+            "n_layers": st.integers(1, 12),
+            "width": st.integers(1, 24),
+            "n_samples": st.integers(1, 40),
+            "bins": st.integers(1, 64),
+            "seed": st.integers(0, 2**64 - 1),
+            "exclude_zeros": st.booleans(),
+            "batch_norm": st.booleans(),
+            "dtype": float_dtypes,
+        }
+    )
 )
 def test_activation_histograms_are_finite_or_marked_and_count_every_value(
-    activation: str,
-    initializer: str | Initializer,
-    n_layers: int,
-    width: int,
-    n_samples: int,
-    bins: int,
-    seed: int,
-    exclude_zeros: bool,
-    batch_norm: bool,
-    dtype: type,
+    settings: dict[str, Any],
 ) -> None:
-    result = core.activation_histograms(
-        activation,
-        initializer,
-        n_layers=n_layers,
-        width=width,
-        n_samples=n_samples,
-        bins=bins,
-        seed=seed,
-        exclude_zeros=exclude_zeros,
-        batch_norm=batch_norm,
-        dtype=dtype,
-    )
-    _check_forward(result, n_layers, n_samples, width, bins, exclude_zeros, dtype)
+    result = core.activation_histograms(**settings)
+    shape = [settings[k] for k in ("n_layers", "n_samples", "width", "bins", "exclude_zeros")]
+    _check_forward(result, *shape, settings["dtype"])
 
 
 UNBOUNDED = [name for name, act in ACTIVATIONS.items() if act.high is None]
