@@ -130,6 +130,8 @@ def main() -> None:
     print(f"Init Lab page, median of {args.rounds} fresh servers (all values in brackets)")
     for label, name, unit in rows:
         values = seen[name]
+        if not values:  # none asked for (--warm 0, --moves 0)
+            continue
         spread = " ".join(f"{v:.2f}" if unit == "s" else f"{v:.0f}" for v in values)
         median = statistics.median(values)
         shown = f"{median:.2f} {unit}" if unit == "s" else f"{median:.0f} {unit}"
