@@ -327,6 +327,9 @@ def _dataset() -> core.Dataset:
     return data
 
 
+_RACE_OFFERED = "_race_offered"  # set once a run of this session drew the Train button
+
+
 @st.fragment
 @guarded("training race")
 def render_training() -> None:
@@ -361,8 +364,11 @@ def render_training() -> None:
     )
     if refusal:
         st.warning(refusal, icon=":material/block:")
-    else:  # the race's worker processes start now, so that a click does not wait for them
+    elif st.session_state.get(_RACE_OFFERED):
+        # The race's worker processes start now, so that a click does not wait for them; not
+        # on the page's first run, whose charts the browser is still drawing on the same cores.
         core.start_race_workers()
+    st.session_state[_RACE_OFFERED] = True
     progress, chart = st.empty(), st.empty()
     results, inside = st.container(), st.empty()  # results first, the views inside below
     if clicked and not refusal:
