@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 if TYPE_CHECKING:
+    from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.testing.v1 import AppTest
 
     from core.data.dataset import Dataset
@@ -74,13 +75,34 @@ def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     st.cache_resource.clear()
 
 
+@pytest.fixture(scope="session")
+def streamlit_server_state() -> Iterator[BidiComponentManager]:
+    """What a Streamlit server keeps for all its sessions and reruns, kept for all the
+    AppTests of a test session: the compiled page and the components found among the installed
+    packages. An AppTest would compile the page afresh at every run (~40 ms) and look for
+    components at its first (~0.1 s). Both are AppTest's internals (Streamlit 1.67): where
+    they are named otherwise, the AppTests simply do that work again."""
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import local_script_runner
+
+    components = BidiComponentManager()
+    components.discover_and_register_components(start_file_watching=False)
+    scripts = ScriptCache()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local_script_runner, "ScriptCache", lambda: scripts, raising=False)
+        yield components
+
+
 @pytest.fixture
-def at() -> AppTest:
+def at(streamlit_server_state: BidiComponentManager) -> AppTest:
     from streamlit.testing.v1 import AppTest
 
     from tests.apptest_helpers import APP, TIMEOUT
 
-    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app._bidi_component_manager = streamlit_server_state
+    return app
 
 
 @pytest.fixture(scope="module")
