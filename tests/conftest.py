@@ -42,6 +42,18 @@ def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread() -> Iterator[None]:
+    """The tests' own NumPy work on one BLAS thread, as core runs its own: on a busy machine
+    OpenBLAS's second thread spins for a core another process holds (a 784×100 QR took 0.2 to
+    2 s instead of 10 ms). Core's limit, and how it gives a process its own setting back, are
+    checked in fresh interpreters (test_threads.py, the worker processes), out of its reach."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def global_rng_untouched() -> Iterator[None]:
     """Fails the test if anything it ran drew from NumPy's legacy global random state."""
