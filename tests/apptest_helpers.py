@@ -20,6 +20,10 @@ from ui.settings import Setting
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60
+# The race of the `raced` page (conftest.py): the book's collapse against He, on the default
+# network, long enough for every chart and view of a finished race.
+SHORT_RACE = ("std_0.01", "he_normal")
+SHORT_RACE_ITERATIONS = 20
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Shared fixtures: the test seed (env TEST_SEED: "0", "0-9" or "all") and a Generator from it;
-for the app's tests, an offline environment with fresh caches and an AppTest of the app."""
+for the app's tests, an offline environment with fresh caches, an AppTest of the app, and the
+page after a short race for the tests that only read it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,20 +73,30 @@ def races_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(procs, "pool", lambda: None)
 
 
+@contextlib.contextmanager
+def _offline(patch: pytest.MonkeyPatch, cache_dir: Path) -> Iterator[None]:
+    """No network, no user MNIST, an MNIST cache in `cache_dir`, and Streamlit's caches empty
+    before and after."""
+    import streamlit as st
+
+    patch.setenv("INITLAB_OFFLINE", "1")
+    patch.setenv("INITLAB_CACHE_DIR", str(cache_dir))
+    patch.delenv("INITLAB_MNIST_DIR", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        yield
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
 @pytest.fixture
 def offline_fresh_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No network, no user MNIST, and no cache state leaking between tests. App test modules
     use it for every test; Streamlit is imported here only when they do."""
-    import streamlit as st
-
-    monkeypatch.setenv("INITLAB_OFFLINE", "1")
-    monkeypatch.setenv("INITLAB_CACHE_DIR", str(tmp_path / "mnist-cache"))
-    monkeypatch.delenv("INITLAB_MNIST_DIR", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with _offline(monkeypatch, tmp_path / "mnist-cache"):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -106,14 +118,33 @@ def streamlit_server_state() -> Iterator[BidiComponentManager]:
         yield components
 
 
-@pytest.fixture
-def at(streamlit_server_state: BidiComponentManager) -> AppTest:
+def _new_app(components: BidiComponentManager) -> AppTest:
     from streamlit.testing.v1 import AppTest
 
     from tests.apptest_helpers import APP, TIMEOUT
 
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    app._bidi_component_manager = streamlit_server_state
+    app._bidi_component_manager = components
+    return app
+
+
+@pytest.fixture
+def at(streamlit_server_state: BidiComponentManager) -> AppTest:
+    return _new_app(streamlit_server_state)
+
+
+@pytest.fixture(scope="session")
+def raced(
+    streamlit_server_state: BidiComponentManager, tmp_path_factory: pytest.TempPathFactory
+) -> AppTest:
+    """The page after `SHORT_RACE` (its other settings the defaults), raced once for all the
+    tests that only read it: they must not change a control or run it again."""
+    from tests.apptest_helpers import SHORT_RACE, SHORT_RACE_ITERATIONS, train
+
+    app = _new_app(streamlit_server_state)
+    with pytest.MonkeyPatch.context() as patch, _offline(patch, tmp_path_factory.mktemp("raced")):
+        app.run()
+        train(app, iterations=SHORT_RACE_ITERATIONS, race=list(SHORT_RACE))
     return app
 
 

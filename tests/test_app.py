@@ -19,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 import core
 from tests.apptest_helpers import (
     AT_KIND,
+    SHORT_RACE,
+    SHORT_RACE_ITERATIONS,
     assert_clean,
     data_of,
     datasets_of,
@@ -287,18 +289,16 @@ def test_app_each_training_control_reruns_cleanly(at: AppTest, setting: Setting)
 # --- training --------------------------------------------------------------------------------
 
 
-def test_app_short_training_run_draws_one_curve_per_initializer(at: AppTest) -> None:
-    at.run()
-    race = ["std_0.01", "he_normal"]
-    train(at, iterations=40, race=race)
+def test_app_short_training_run_draws_one_curve_per_initializer(raced: AppTest) -> None:
+    at = raced
     assert_clean(at)
     curves = data_of(loss_chart(at))
-    labels = {core.INITIALIZERS[name].label for name in race}
+    labels = {core.INITIALIZERS[name].label for name in SHORT_RACE}
     assert set(curves["initializer"]) == labels
-    assert curves.groupby("initializer")["step"].max().eq(40).all()
+    assert curves.groupby("initializer")["step"].max().eq(SHORT_RACE_ITERATIONS).all()
     assert {"loss", "smoothed"} <= set(curves.columns)
     table = at.dataframe[-1].value
-    assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in race]
+    assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in SHORT_RACE]
     assert {"Final loss", "Test accuracy", "Status", "Time (s, shared)"} <= set(table.columns)
     assert (table["Status"] == "trained").all()
     assert table["Test accuracy"].between(0, 1).all()
@@ -332,11 +332,9 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
         assert (label in warning) == row["Status"].startswith("diverged")
 
 
-def test_app_trained_race_warns_of_no_divergence(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["std_0.01", "he_normal"])
-    assert_clean(at)
-    assert "Diverged" not in texts(at.warning)
+def test_app_trained_race_warns_of_no_divergence(raced: AppTest) -> None:
+    assert_clean(raced)
+    assert "Diverged" not in texts(raced.warning)
 
 
 def test_diverged_labels_name_the_seeds_that_diverged() -> None:

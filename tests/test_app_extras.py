@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import assert_clean, texts, train
+from tests.apptest_helpers import assert_clean, texts
 from tests.params import fast_first
 from ui import text
 from ui.settings import FWD
@@ -70,11 +70,9 @@ def test_app_every_activations_view_offers_png_and_svg(at: AppTest, view: str, c
     assert {f"initlab-{chart}.png", f"initlab-{chart}.svg", "initlab-layer-stats.csv"} <= names
 
 
-def test_app_race_offers_its_charts_and_tables(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["he_normal"])
-    assert_clean(at)
-    names = download_names(at)
+def test_app_race_offers_its_charts_and_tables(raced: AppTest) -> None:
+    assert_clean(raced)
+    names = download_names(raced)
     for file in (
         "loss.png",
         "loss.svg",

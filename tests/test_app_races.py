@@ -90,13 +90,11 @@ def test_app_seeds_draw_a_band_and_a_range_per_initializer(at: AppTest) -> None:
     assert "The 6 networks trained together" in texts(at.caption)
 
 
-def test_app_one_seed_draws_no_band(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["he_normal"])
-    assert_clean(at)
-    marks = [layer["mark"]["type"] for layer in spec_of(loss_chart(at))["layer"]]
+def test_app_one_seed_draws_no_band(raced: AppTest) -> None:
+    assert_clean(raced)
+    marks = [layer["mark"]["type"] for layer in spec_of(loss_chart(raced))["layer"]]
     assert marks == ["line", "line"]
-    assert "Accuracy range" not in at.dataframe[-1].value.columns
+    assert "Accuracy range" not in raced.dataframe[-1].value.columns
 
 
 @pytest.mark.slow
