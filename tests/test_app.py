@@ -566,8 +566,18 @@ def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None
     assert "colours stop" in texts(at.caption)
 
 
-def test_app_sweep_cap_is_announced(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.width": "1000", "fwd.sweep_depth": "100"})
+# The demo's budgets, and a tenth of them: the same cuts, announced the same way, at a tenth of
+# the work (the budgets are the host's to set; the pure tests below use the demo's).
+BUDGET_SHARES = fast_first([10, 1], ids=lambda share: f"budget over {share}")
+
+
+@pytest.mark.parametrize("share", BUDGET_SHARES)
+def test_app_sweep_cap_is_announced(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch, share: int
+) -> None:
+    monkeypatch.setattr(limits, "SWEEP_BUDGET", limits.SWEEP_BUDGET // share)
+    # Wider than the map's cap, and narrow enough for the forward experiment to stay quick.
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.width": "300", "fwd.sweep_depth": "100"})
     at.run()
     assert_clean(at)
     assert "Capped" in texts(at.warning)
@@ -580,7 +590,12 @@ def test_app_sweep_cap_is_announced(at: AppTest) -> None:
 # --- caps and errors -------------------------------------------------------------------------
 
 
-def test_app_forward_cap_is_announced(at: AppTest) -> None:
+@pytest.mark.parametrize("share", BUDGET_SHARES)
+def test_app_forward_cap_is_announced(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch, share: int
+) -> None:
+    monkeypatch.setattr(limits, "WEIGHT_BUDGET", limits.WEIGHT_BUDGET // share)
+    monkeypatch.setattr(limits, "ACTIVATION_BUDGET", limits.ACTIVATION_BUDGET // share)
     at.query_params.update({"fwd.layers": "30", "fwd.width": "1000", "fwd.samples": "5000"})
     at.run()
     assert_clean(at)
