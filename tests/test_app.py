@@ -321,7 +321,7 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
     at.run()
     at.select_slider(key=RACE["lr"].key).set_value(1.0)
     at.selectbox(key=RACE["activation"].key).set_value("linear")
-    train(at, iterations=40, race=["std_1", "he_normal"])
+    train(at, iterations=20, race=["std_1", "he_normal"])
     assert_clean(at)
     table = at.dataframe[-1].value.set_index("Initializer")
     status = table.loc[core.INITIALIZERS["std_1"].label, "Status"]
@@ -537,7 +537,8 @@ def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
 
 
 def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu"})
+    # 20 units a layer: the map is redrawn at any width, and three maps 100 wide take seconds.
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu", "fwd.width": "20"})
     at.run()
     before, _ = sweep_data(at)
     at.sidebar.selectbox(key=FWD["activation"].key).set_value("tanh").run()
@@ -551,9 +552,15 @@ def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
 
 
 def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None:
-    # A linear net with σ = 4 multiplies the std by 4 per layer: float32 overflows near 64.
+    # A linear net with σ = 4 multiplies the std by 4 per layer, whatever its width: float32
+    # overflows near 64.
     at.query_params.update(
-        {"fwd.view": SWEEP_VIEW, "fwd.activation": "linear", "fwd.sweep_depth": "100"}
+        {
+            "fwd.view": SWEEP_VIEW,
+            "fwd.activation": "linear",
+            "fwd.sweep_depth": "100",
+            "fwd.width": "20",
+        }
     )
     at.run()
     assert_clean(at)

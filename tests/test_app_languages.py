@@ -120,7 +120,7 @@ def test_app_every_preset_speaks_the_language(at: AppTest, lang: str) -> None:
 @pytest.mark.parametrize("lang", fast_first(LANGUAGES))
 def test_app_race_speaks_the_language(at: AppTest, lang: str) -> None:
     open_page(at, lang, **{"race.seeds": "2"})
-    train(at, iterations=40)
+    train(at, iterations=20)
     assert_clean(at)
     assert english_left(at) == []
 

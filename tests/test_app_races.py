@@ -73,7 +73,7 @@ def test_race_presets_are_distinct_and_within_budget() -> None:
 def test_app_seeds_draw_a_band_and_a_range_per_initializer(at: AppTest) -> None:
     at.run()
     at.slider(key=RACE["seeds"].key).set_value(3)
-    train(at, iterations=30, race=["std_0.01", "he_normal"])
+    train(at, iterations=20, race=["std_0.01", "he_normal"])
     assert_clean(at)
     spec = spec_of(loss_chart(at))
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
