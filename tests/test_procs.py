@@ -26,6 +26,7 @@ from core.race import procs, training
 from core.race.shared import Arena, Exports
 from core.race.training import TrainProgress, TrainResult, train_compare
 from tests import procs_helpers
+from tests.params import SLOW
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
@@ -70,7 +71,9 @@ def _assert_same_race(a: TrainResult, b: TrainResult) -> None:
         (BOOK_RACE, {"workers": 1}),
         (BOOK_RACE, {"workers": 2}),
         (BOOK_RACE[1:], {"workers": 2}),
-        (BOOK_RACE, {"workers": 3}),
+        # A third worker process starts for it (two are kept): the rows split above walks the
+        # same path in the fast loop.
+        pytest.param(BOOK_RACE, {"workers": 3}, marks=SLOW),
         (BOOK_RACE, {"workers": 2, "batch_norm": True}),
         (["lsuv", "he_normal", "std_0.01"], {"workers": 2, "optimizer": "adam", "lr": 0.001}),
         (["std_1", "he_normal", "lecun_normal"], {"workers": 2, "lr": 0.1}),
