@@ -224,9 +224,11 @@ def test_weight_gradient_std_matches_its_definition() -> None:
 
 
 def test_exploding_backward_pass_stays_finite_or_labelled() -> None:
+    # 200 samples explode as 1,000 do (the growth is per layer), and their gradients still
+    # overflow float32 when summed.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = activation_histograms("relu", "std_1", n_layers=40, width=400)
+        result = activation_histograms("relu", "std_1", n_layers=40, width=400, n_samples=200)
     for layer in result.layers:
         assert np.isfinite(layer.grad_edges).all()
         below_overflow = result.grad_overflow_layer is not None and (

@@ -350,7 +350,7 @@ def test_split_race_telemetry_equals_one_workers(
     whole batch's (means, stds, histograms, dead units, ∂L/∂z), and the update ratio that of
     the whole update, as one worker measures them; and a rerun with the same split is exact."""
     seen = _members_per_team(monkeypatch)
-    kwargs = {"iterations": 40, "data": digits, "progress_every": 10}
+    kwargs = {"iterations": 20, "data": digits, "progress_every": 5}
     split = train_compare(initializers, workers=workers, **kwargs)
     again = train_compare(initializers, workers=workers, **kwargs)
     one = train_compare(initializers, workers=1, **kwargs)

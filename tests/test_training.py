@@ -203,8 +203,8 @@ def test_same_seed_gives_bit_identical_runs_for_a_worker_count(
 def test_worker_counts_agree_to_float32_rounding(digits: Dataset) -> None:
     """One worker, the batch's rows split over two or three, or the networks split: the same
     race, up to the order in which float32 gradients are summed."""
-    races = {w: train_compare(BOOK_RACE, iterations=40, data=digits, workers=w) for w in (1, 2, 3)}
-    by_networks = train_compare(BOOK_RACE[1:], iterations=40, data=digits, workers=2)
+    races = {w: train_compare(BOOK_RACE, iterations=20, data=digits, workers=w) for w in (1, 2, 3)}
+    by_networks = train_compare(BOOK_RACE[1:], iterations=20, data=digits, workers=2)
     for w, race in races.items():
         for name in BOOK_RACE:
             np.testing.assert_allclose(
