@@ -1,6 +1,6 @@
 """Shared fixtures: the test seed (env TEST_SEED: "0", "0-9" or "all") and a Generator from it;
 for the app's tests, an offline environment with fresh caches, an AppTest of the app, and the
-page after a short race for the tests that only read it."""
+page on a first visit and after a short race for the tests that only read it."""
 
 from __future__ import annotations
 
@@ -133,12 +133,26 @@ def at(streamlit_server_state: BidiComponentManager) -> AppTest:
     return _new_app(streamlit_server_state)
 
 
+# The pages below are run once for all the tests that only read them: those tests must not
+# change a control or run the page again.
+
+
+@pytest.fixture(scope="session")
+def first_load(
+    streamlit_server_state: BidiComponentManager, tmp_path_factory: pytest.TempPathFactory
+) -> AppTest:
+    """The page as a first visit finds it."""
+    app = _new_app(streamlit_server_state)
+    with pytest.MonkeyPatch.context() as patch, _offline(patch, tmp_path_factory.mktemp("first")):
+        app.run()
+    return app
+
+
 @pytest.fixture(scope="session")
 def raced(
     streamlit_server_state: BidiComponentManager, tmp_path_factory: pytest.TempPathFactory
 ) -> AppTest:
-    """The page after `SHORT_RACE` (its other settings the defaults), raced once for all the
-    tests that only read it: they must not change a control or run it again."""
+    """The page after `SHORT_RACE` (its other settings the defaults)."""
     from tests.apptest_helpers import SHORT_RACE, SHORT_RACE_ITERATIONS, train
 
     app = _new_app(streamlit_server_state)

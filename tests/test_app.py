@@ -50,8 +50,8 @@ pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 # --- first load ------------------------------------------------------------------------------
 
 
-def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
-    at.run()
+def test_app_first_load_shows_five_layers_of_histograms(first_load: AppTest) -> None:
+    at = first_load
     assert_clean(at)
     spec = spec_of(histogram_chart(at))
     assert spec["facet"]["field"] == "layer"
@@ -69,8 +69,8 @@ def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
     assert "bundled sample" in texts(at.caption)
 
 
-def test_app_first_load_defaults_are_the_books_first_figure(at: AppTest) -> None:
-    at.run()
+def test_app_first_load_defaults_are_the_books_first_figure(first_load: AppTest) -> None:
+    at = first_load
     assert at.sidebar.selectbox(key=FWD["activation"].key).value == "sigmoid"
     assert at.sidebar.selectbox(key=FWD["init"].key).value == "std_1"
     assert at.multiselect(key=RACE["initializers"].key).value == [
@@ -267,9 +267,8 @@ def test_app_custom_std_shows_its_framework_calls(at: AppTest) -> None:
     assert "keras.initializers.RandomNormal(stddev=0.3)" in code
 
 
-def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> None:
-    at.run()
-    (table,) = (t.value for t in at.table)
+def test_app_about_lists_every_initializer_in_both_frameworks(first_load: AppTest) -> None:
+    (table,) = (t.value for t in first_load.table)
     assert list(table["Key"]) == list(core.INITIALIZERS)
     assert list(table["PyTorch"]) == [i.torch for i in core.INITIALIZERS.values()]
     assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]
