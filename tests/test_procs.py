@@ -90,7 +90,7 @@ def test_race_in_processes_equals_the_race_in_threads(
     """Processes run the threads' arithmetic in the threads' order: bit for bit the same."""
     seen = _in_processes(monkeypatch)
     race = functools.partial(
-        train_compare, initializers, iterations=30, data=digits, progress_every=10, **kwargs
+        train_compare, initializers, iterations=10, data=digits, progress_every=5, **kwargs
     )
     in_processes = race()
     assert seen, "the race did not run in worker processes"
@@ -104,7 +104,7 @@ def test_processes_false_races_in_threads_with_the_same_result(
     digits: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     race = functools.partial(
-        train_compare, BOOK_RACE, iterations=30, data=digits, progress_every=10, workers=2
+        train_compare, BOOK_RACE, iterations=10, data=digits, progress_every=5, workers=2
     )
     in_processes = race()
     seen = _in_processes(monkeypatch)

@@ -49,9 +49,9 @@ def test_train_compare_is_reproducible_from_seed(tiny: Dataset, seed: int) -> No
 
 
 def test_diverging_network_is_reported_not_raised(digits: Dataset) -> None:
-    result = train_compare(["std_1", "he_normal"], lr=0.1, iterations=200, data=digits)
+    result = train_compare(["std_1", "he_normal"], lr=0.1, iterations=60, data=digits)
     (step,) = result.diverged_at["std_1"]
-    assert step is not None and 1 <= step <= 200
+    assert step is not None and 1 <= step <= 60
     losses = result.losses["std_1"][0]
     assert not np.isfinite(losses[step - 1])
     assert np.isnan(losses[step:]).all()
@@ -80,7 +80,8 @@ def test_on_progress_reports_growing_curves(tiny: Dataset) -> None:
 
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.1), ("momentum", 0.01), ("adam", 0.001)])
 def test_every_optimizer_lowers_the_loss(digits: Dataset, optimizer: str, lr: float) -> None:
-    result = train_compare(["he_normal"], optimizer=optimizer, lr=lr, iterations=150, data=digits)
+    # 60 steps take every loss below 35 % of where it started, well under the 60 % asked.
+    result = train_compare(["he_normal"], optimizer=optimizer, lr=lr, iterations=60, data=digits)
     losses = result.losses["he_normal"][0]
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()
 
@@ -220,8 +221,8 @@ def test_worker_counts_agree_to_float32_rounding(digits: Dataset) -> None:
 def test_divergence_is_the_same_when_the_batch_is_split(digits: Dataset) -> None:
     """A network that blows up is frozen by every worker at the same step; its neighbours,
     sharing the split, carry on as they would alone."""
-    split = train_compare(["std_1", "he_normal"], lr=0.1, iterations=60, data=digits, workers=2)
-    alone = train_compare(["std_1"], lr=0.1, iterations=60, data=digits, workers=1)
+    split = train_compare(["std_1", "he_normal"], lr=0.1, iterations=20, data=digits, workers=2)
+    alone = train_compare(["std_1"], lr=0.1, iterations=20, data=digits, workers=1)
     assert split.diverged_at["std_1"] == alone.diverged_at["std_1"] != (None,)
     (step,) = split.diverged_at["std_1"]
     assert np.isnan(split.losses["std_1"][0, step - 1 :]).all()
