@@ -41,6 +41,21 @@ def fresh_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[procs.WorkerPool]:
     pool.close()
 
 
+@pytest.fixture(scope="module")
+def module_pool() -> Iterator[procs.WorkerPool]:
+    pool = procs.WorkerPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def warm_pool(module_pool: procs.WorkerPool, monkeypatch: pytest.MonkeyPatch) -> procs.WorkerPool:
+    """A pool of this module's own, kept between the tests that leave its workers fit for
+    the next race: they start no worker processes of their own."""
+    monkeypatch.setattr(procs, "_pool", module_pool)
+    return module_pool
+
+
 def _in_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the races that run in worker processes."""
     seen: list[int] = []
@@ -114,7 +129,7 @@ def test_processes_false_races_in_threads_with_the_same_result(
 
 
 def test_a_failing_worker_process_is_raised_not_hung(
-    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, warm_pool: procs.WorkerPool
 ) -> None:
     """A member raising in its process: the error reaches the caller, with the worker's
     traceback; its partner is released from their meeting; both workers are fit for more."""
@@ -124,10 +139,10 @@ def test_a_failing_worker_process_is_raised_not_hung(
         train_compare(BOOK_RACE, iterations=2000, data=tiny, workers=2)
     assert time.monotonic() - start < 30
     assert any("in a worker process" in note for note in raised.value.__notes__)
-    assert not fresh_pool._busy
-    assert len(fresh_pool.pids()) == 2
+    assert not warm_pool._busy
+    assert len(warm_pool.pids()) == 2
     monkeypatch.undo()
-    monkeypatch.setattr(procs, "_pool", fresh_pool)
+    monkeypatch.setattr(procs, "_pool", warm_pool)
     assert train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2).losses
 
 
@@ -178,7 +193,7 @@ def test_workers_that_cannot_start_leave_the_race_to_threads(
     assert not fresh_pool.pids()
 
 
-def test_a_stopped_race_gives_its_workers_back(tiny: Dataset, fresh_pool: procs.WorkerPool) -> None:
+def test_a_stopped_race_gives_its_workers_back(tiny: Dataset, warm_pool: procs.WorkerPool) -> None:
     """A UI stops a race by raising from on_progress: the workers leave their task (their
     meeting broken) and wait for the next race."""
 
@@ -190,20 +205,20 @@ def test_a_stopped_race_gives_its_workers_back(tiny: Dataset, fresh_pool: procs.
 
     with pytest.raises(Stop):
         train_compare(BOOK_RACE, iterations=50_000, data=tiny, workers=2, on_progress=stop)
-    assert not fresh_pool._busy
-    assert len(fresh_pool.pids()) == 2
+    assert not warm_pool._busy
+    assert len(warm_pool.pids()) == 2
 
 
-def test_workers_run_blas_on_one_thread(fresh_pool: procs.WorkerPool) -> None:
+def test_workers_run_blas_on_one_thread(warm_pool: procs.WorkerPool) -> None:
     arena = Arena()
     out, stop = arena.full(2, 0, np.int64), arena.full(1, 0, np.uint8)
     exports = Exports(arena)
-    workers = fresh_pool.take(2)
+    workers = warm_pool.take(2)
     try:
         tasks = [functools.partial(procs_helpers.blas_threads, out)] * 2
         procs.run_in_processes(workers, tasks, exports, stop, [], 1, 1, None)
     finally:
-        fresh_pool.give_back(workers)
+        warm_pool.give_back(workers)
         exports.close()
         arena.close()
     assert out.tolist() == [1, 1]
@@ -222,7 +237,7 @@ def _open_descriptors() -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
 def test_races_leave_no_descriptors_files_or_processes_behind(
-    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
+    tiny: Dataset, monkeypatch: pytest.MonkeyPatch, warm_pool: procs.WorkerPool
 ) -> None:
     """Races that end, fail or are stopped: the same descriptors open as before (the idle
     workers' connections aside), no new file in /dev/shm or the temporary folder, and at most
@@ -242,7 +257,7 @@ def test_races_leave_no_descriptors_files_or_processes_behind(
     assert [[n for n in names if "initlab" in n] for names in after] == [
         [n for n in names if "initlab" in n] for names in before
     ]
-    assert len(fresh_pool.pids()) <= procs.IDLE_WORKERS
+    assert len(warm_pool.pids()) <= procs.IDLE_WORKERS
 
 
 RACE_SCRIPT = """
