@@ -302,7 +302,7 @@ def test_app_waiting_visitor_is_served_when_a_slot_frees(
     _wait_until(lambda: started == ["another visitor"])
     monkeypatch.setattr(race_queue, "RACES", busy)
     at.run()
-    threading.Timer(1.0, release.set).start()
+    threading.Timer(0.5, release.set).start()  # the race is in line well before then
     train(at, iterations=20, race=["he_normal"])
     holder.join(5)
     assert_clean(at)
