@@ -32,7 +32,8 @@ def test_app_batch_norm_spreads_std_001_sigmoid_like_any_other_init(at: AppTest)
 
 
 def test_app_sweep_says_it_is_drawn_without_batch_norm(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": "σ × depth", "fwd.batch_norm": "true"})
+    # 20 units a layer: the note is the same at any width, and the map is drawn far sooner.
+    at.query_params.update({"fwd.view": "σ × depth", "fwd.batch_norm": "true", "fwd.width": "20"})
     at.run()
     assert_clean(at)
     assert text.SWEEP_BATCH_NORM_NOTE in texts(at.caption)
