@@ -147,7 +147,7 @@ def test_a_failing_worker_process_is_raised_not_hung(
 
 
 def test_a_killed_worker_fails_the_race_readably(
-    tiny: Dataset, fresh_pool: procs.WorkerPool
+    tiny: Dataset, warm_pool: procs.WorkerPool
 ) -> None:
     """A worker killed mid-race: `WorkerDied` names it, the other one is released from
     their meeting, the dead one is reaped, and the next race starts a new one."""
@@ -155,7 +155,7 @@ def test_a_killed_worker_fails_the_race_readably(
 
     def kill_one(progress: TrainProgress) -> None:
         if not killed:
-            killed.append(fresh_pool.pids()[0])
+            killed.append(warm_pool.pids()[0])
             os.kill(killed[0], signal.SIGKILL)
 
     start = time.monotonic()
@@ -165,8 +165,8 @@ def test_a_killed_worker_fails_the_race_readably(
             progress_every=10,
         )  # fmt: skip
     assert time.monotonic() - start < 30
-    assert killed[0] not in fresh_pool.pids()
-    assert not fresh_pool._busy
+    assert killed[0] not in warm_pool.pids()
+    assert not warm_pool._busy
     result = train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2)
     assert all(steps == (None,) for steps in result.diverged_at.values())
 
