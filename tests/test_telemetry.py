@@ -330,7 +330,10 @@ def _assert_same_telemetry(split: Telemetry, one: Telemetry, units: int, batch: 
     ("initializers", "workers", "teams"),
     [
         (BOOK_RACE, 2, [2]),
-        (["lecun_normal", "he_normal"], 3, [3]),
+        # In the full suite only: it starts a third worker process twice (two are kept), and
+        # "rows split" walks the same path in the fast loop, where the diverging race below is
+        # also split three ways.
+        pytest.param(["lecun_normal", "he_normal"], 3, [3], marks=SLOW),
         # Each network's rows are split in "rows split" too, in the fast loop.
         pytest.param(["he_normal"], 2, [2], marks=SLOW),
         (["std_0.01", "lsuv", "he_normal"], 2, [2]),

@@ -182,8 +182,8 @@ BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
 
 @pytest.mark.parametrize(
     ("initializers", "workers"),
-    # Three workers start a third worker process (two are kept): the fast loop reruns a
-    # three-way split exactly in test_telemetry's "rows split three ways".
+    # Three workers start a third worker process (two are kept): the rows split walks the same
+    # path in the fast loop.
     [(BOOK_RACE, 1), (BOOK_RACE, 2), (BOOK_RACE[1:], 2), pytest.param(BOOK_RACE, 3, marks=SLOW)],
     ids=["one worker", "rows split", "networks split", "three workers"],
 )
