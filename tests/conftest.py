@@ -45,7 +45,7 @@ def rng(seed: int) -> np.random.Generator:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def one_blas_thread() -> Iterator[None]:
+def blas_on_one_thread() -> Iterator[None]:
     """The tests' own NumPy work on one BLAS thread, as core runs its own: on a busy machine
     OpenBLAS's second thread spins for a core another process holds (a 784×100 QR took 0.2 to
     2 s instead of 10 ms). Core's limit, and how it gives a process its own setting back, are
