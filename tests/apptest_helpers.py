@@ -20,6 +20,10 @@ from ui.settings import Setting
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60
+# The race of the `raced` page (conftest.py): the book's collapse against He, on the default
+# network, long enough for every chart and view of a finished race.
+SHORT_RACE = ("std_0.01", "he_normal")
+SHORT_RACE_ITERATIONS = 20
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -77,10 +81,11 @@ def assert_clean(at: AppTest) -> None:
 
 
 def train(at: AppTest, iterations: int = 30, race: list[str] | None = None) -> AppTest:
+    """Set the race's length (and initializers) and press Train, in one run: the run a
+    browser makes for the new settings before the click is not looked at."""
     at.slider(key=RACE["iterations"].key).set_value(iterations)
     if race is not None:
         at.multiselect(key=RACE["initializers"].key).set_value(race)
-    at.run()
     at.button(key="train").click().run()
     return at
 

@@ -19,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 import core
 from tests.apptest_helpers import (
     AT_KIND,
+    SHORT_RACE,
+    SHORT_RACE_ITERATIONS,
     assert_clean,
     data_of,
     datasets_of,
@@ -48,8 +50,8 @@ pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 # --- first load ------------------------------------------------------------------------------
 
 
-def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
-    at.run()
+def test_app_first_load_shows_five_layers_of_histograms(first_load: AppTest) -> None:
+    at = first_load
     assert_clean(at)
     spec = spec_of(histogram_chart(at))
     assert spec["facet"]["field"] == "layer"
@@ -67,8 +69,8 @@ def test_app_first_load_shows_five_layers_of_histograms(at: AppTest) -> None:
     assert "bundled sample" in texts(at.caption)
 
 
-def test_app_first_load_defaults_are_the_books_first_figure(at: AppTest) -> None:
-    at.run()
+def test_app_first_load_defaults_are_the_books_first_figure(first_load: AppTest) -> None:
+    at = first_load
     assert at.sidebar.selectbox(key=FWD["activation"].key).value == "sigmoid"
     assert at.sidebar.selectbox(key=FWD["init"].key).value == "std_1"
     assert at.multiselect(key=RACE["initializers"].key).value == [
@@ -265,9 +267,8 @@ def test_app_custom_std_shows_its_framework_calls(at: AppTest) -> None:
     assert "keras.initializers.RandomNormal(stddev=0.3)" in code
 
 
-def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> None:
-    at.run()
-    (table,) = (t.value for t in at.table)
+def test_app_about_lists_every_initializer_in_both_frameworks(first_load: AppTest) -> None:
+    (table,) = (t.value for t in first_load.table)
     assert list(table["Key"]) == list(core.INITIALIZERS)
     assert list(table["PyTorch"]) == [i.torch for i in core.INITIALIZERS.values()]
     assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]
@@ -287,18 +288,16 @@ def test_app_each_training_control_reruns_cleanly(at: AppTest, setting: Setting)
 # --- training --------------------------------------------------------------------------------
 
 
-def test_app_short_training_run_draws_one_curve_per_initializer(at: AppTest) -> None:
-    at.run()
-    race = ["std_0.01", "he_normal"]
-    train(at, iterations=40, race=race)
+def test_app_short_training_run_draws_one_curve_per_initializer(raced: AppTest) -> None:
+    at = raced
     assert_clean(at)
     curves = data_of(loss_chart(at))
-    labels = {core.INITIALIZERS[name].label for name in race}
+    labels = {core.INITIALIZERS[name].label for name in SHORT_RACE}
     assert set(curves["initializer"]) == labels
-    assert curves.groupby("initializer")["step"].max().eq(40).all()
+    assert curves.groupby("initializer")["step"].max().eq(SHORT_RACE_ITERATIONS).all()
     assert {"loss", "smoothed"} <= set(curves.columns)
     table = at.dataframe[-1].value
-    assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in race]
+    assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in SHORT_RACE]
     assert {"Final loss", "Test accuracy", "Status", "Time (s, shared)"} <= set(table.columns)
     assert (table["Status"] == "trained").all()
     assert table["Test accuracy"].between(0, 1).all()
@@ -307,7 +306,7 @@ def test_app_short_training_run_draws_one_curve_per_initializer(at: AppTest) -> 
 
 def test_app_training_result_survives_other_controls(at: AppTest) -> None:
     at.run()
-    train(at, iterations=20)
+    train(at, iterations=20, race=["he_normal"])
     curves = data_of(loss_chart(at))
     at.sidebar.selectbox(key=FWD["activation"].key).set_value("tanh").run()
     assert_clean(at)
@@ -321,7 +320,7 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
     at.run()
     at.select_slider(key=RACE["lr"].key).set_value(1.0)
     at.selectbox(key=RACE["activation"].key).set_value("linear")
-    train(at, iterations=40, race=["std_1", "he_normal"])
+    train(at, iterations=20, race=["std_1", "he_normal"])
     assert_clean(at)
     table = at.dataframe[-1].value.set_index("Initializer")
     status = table.loc[core.INITIALIZERS["std_1"].label, "Status"]
@@ -332,11 +331,9 @@ def test_app_diverged_run_is_marked(at: AppTest) -> None:
         assert (label in warning) == row["Status"].startswith("diverged")
 
 
-def test_app_trained_race_warns_of_no_divergence(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["std_0.01", "he_normal"])
-    assert_clean(at)
-    assert "Diverged" not in texts(at.warning)
+def test_app_trained_race_warns_of_no_divergence(raced: AppTest) -> None:
+    assert_clean(raced)
+    assert "Diverged" not in texts(raced.warning)
 
 
 def test_diverged_labels_name_the_seeds_that_diverged() -> None:
@@ -539,7 +536,8 @@ def test_app_sweep_view_draws_one_cell_per_sigma_and_depth(at: AppTest) -> None:
 
 
 def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu"})
+    # 20 units a layer: the map is redrawn at any width, and three maps 100 wide take seconds.
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.activation": "relu", "fwd.width": "20"})
     at.run()
     before, _ = sweep_data(at)
     at.sidebar.selectbox(key=FWD["activation"].key).set_value("tanh").run()
@@ -553,9 +551,15 @@ def test_app_sweep_redraws_when_the_activation_changes(at: AppTest) -> None:
 
 
 def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None:
-    # A linear net with σ = 4 multiplies the std by 4 per layer: float32 overflows near 64.
+    # A linear net with σ = 4 multiplies the std by 4 per layer, whatever its width: float32
+    # overflows near 64.
     at.query_params.update(
-        {"fwd.view": SWEEP_VIEW, "fwd.activation": "linear", "fwd.sweep_depth": "100"}
+        {
+            "fwd.view": SWEEP_VIEW,
+            "fwd.activation": "linear",
+            "fwd.sweep_depth": "100",
+            "fwd.width": "20",
+        }
     )
     at.run()
     assert_clean(at)
@@ -568,8 +572,18 @@ def test_app_sweep_overflow_is_clipped_to_finite_chart_data(at: AppTest) -> None
     assert "colours stop" in texts(at.caption)
 
 
-def test_app_sweep_cap_is_announced(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.width": "1000", "fwd.sweep_depth": "100"})
+# The demo's budgets, and a tenth of them: the same cuts, announced the same way, at a tenth of
+# the work (the budgets are the host's to set; the pure tests below use the demo's).
+BUDGET_SHARES = fast_first([10, 1], ids=lambda share: f"budget over {share}")
+
+
+@pytest.mark.parametrize("share", BUDGET_SHARES)
+def test_app_sweep_cap_is_announced(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch, share: int
+) -> None:
+    monkeypatch.setattr(limits, "SWEEP_BUDGET", limits.SWEEP_BUDGET // share)
+    # Wider than the map's cap, and narrow enough for the forward experiment to stay quick.
+    at.query_params.update({"fwd.view": SWEEP_VIEW, "fwd.width": "300", "fwd.sweep_depth": "100"})
     at.run()
     assert_clean(at)
     assert "Capped" in texts(at.warning)
@@ -582,7 +596,12 @@ def test_app_sweep_cap_is_announced(at: AppTest) -> None:
 # --- caps and errors -------------------------------------------------------------------------
 
 
-def test_app_forward_cap_is_announced(at: AppTest) -> None:
+@pytest.mark.parametrize("share", BUDGET_SHARES)
+def test_app_forward_cap_is_announced(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch, share: int
+) -> None:
+    monkeypatch.setattr(limits, "WEIGHT_BUDGET", limits.WEIGHT_BUDGET // share)
+    monkeypatch.setattr(limits, "ACTIVATION_BUDGET", limits.ACTIVATION_BUDGET // share)
     at.query_params.update({"fwd.layers": "30", "fwd.width": "1000", "fwd.samples": "5000"})
     at.run()
     assert_clean(at)
@@ -633,9 +652,9 @@ def test_app_broken_mnist_folder_shows_error_and_uses_sample(
     assert "could not be used" in texts(at.error)
     assert any("does not exist" in code.value for code in at.code), "the reason, as code"
     assert "bundled sample" in texts(at.caption)
-    train(at, iterations=20)
+    train(at, iterations=20, race=["he_normal"])
     assert not at.exception
-    assert len(at.dataframe[-1].value) == 3
+    assert len(at.dataframe[-1].value) == 1
 
 
 # --- pure helpers (no Streamlit) -------------------------------------------------------------
@@ -756,25 +775,29 @@ def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
     assert chart.to_dict()["layer"]
 
 
+# Zeros left out in the full suite only: the fast loop draws them left out on the page
+# (test_app_hide_zeros_drops_relus_spike), with the same frames and charts.
+@pytest.mark.parametrize(
+    "exclude_zeros", fast_first([False, True], ids=lambda e: "zeros hidden" if e else "all")
+)
 @pytest.mark.parametrize("activation", fast_first(core.ACTIVATIONS))
-def test_views_build_for_every_initializer(activation: str) -> None:
+def test_views_build_for_every_initializer(activation: str, exclude_zeros: bool) -> None:
     """Every registry pairing, with and without zeros, yields frames and charts that serialize."""
     series = tuple(label for label, _ in frames.DEPTH_SERIES)
     for init in core.INITIALIZERS:
-        for exclude_zeros in (False, True):
-            result = core.activation_histograms(
-                activation, init, n_layers=3, width=20, n_samples=50, exclude_zeros=exclude_zeros
-            )
-            view = frames.forward_view(result)
-            chart = charts.histogram_chart(view.histograms, x_title="a", x_domain=view.x_domain)
-            assert chart.to_dict()["facet"]["field"] == "layer"
-            grads = charts.histogram_chart(
-                view.grad_histograms, x_title="g", x_domain=view.grad_x_domain
-            )
-            assert grads.to_dict()["facet"]["field"] == "layer"
-            depth = charts.std_depth_chart(view.depth.data, series=series)
-            assert depth.to_dict()["layer"]
-            assert text.verdict(view.diagnosis)
+        result = core.activation_histograms(
+            activation, init, n_layers=3, width=20, n_samples=50, exclude_zeros=exclude_zeros
+        )
+        view = frames.forward_view(result)
+        chart = charts.histogram_chart(view.histograms, x_title="a", x_domain=view.x_domain)
+        assert chart.to_dict()["facet"]["field"] == "layer"
+        grads = charts.histogram_chart(
+            view.grad_histograms, x_title="g", x_domain=view.grad_x_domain
+        )
+        assert grads.to_dict()["facet"]["field"] == "layer"
+        depth = charts.std_depth_chart(view.depth.data, series=series)
+        assert depth.to_dict()["layer"]
+        assert text.verdict(view.diagnosis)
 
 
 @pytest.mark.parametrize("activation", fast_first(core.ACTIVATIONS, fast=2))

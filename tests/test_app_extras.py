@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import assert_clean, texts, train
+from tests.apptest_helpers import assert_clean, texts
 from tests.params import fast_first
 from ui import text
 from ui.settings import FWD
@@ -32,7 +32,8 @@ def test_app_batch_norm_spreads_std_001_sigmoid_like_any_other_init(at: AppTest)
 
 
 def test_app_sweep_says_it_is_drawn_without_batch_norm(at: AppTest) -> None:
-    at.query_params.update({"fwd.view": "σ × depth", "fwd.batch_norm": "true"})
+    # 20 units a layer: the note is the same at any width, and the map is drawn far sooner.
+    at.query_params.update({"fwd.view": "σ × depth", "fwd.batch_norm": "true", "fwd.width": "20"})
     at.run()
     assert_clean(at)
     assert text.SWEEP_BATCH_NORM_NOTE in texts(at.caption)
@@ -70,11 +71,9 @@ def test_app_every_activations_view_offers_png_and_svg(at: AppTest, view: str, c
     assert {f"initlab-{chart}.png", f"initlab-{chart}.svg", "initlab-layer-stats.csv"} <= names
 
 
-def test_app_race_offers_its_charts_and_tables(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["he_normal"])
-    assert_clean(at)
-    names = download_names(at)
+def test_app_race_offers_its_charts_and_tables(raced: AppTest) -> None:
+    assert_clean(raced)
+    names = download_names(raced)
     for file in (
         "loss.png",
         "loss.svg",
@@ -87,10 +86,9 @@ def test_app_race_offers_its_charts_and_tables(at: AppTest) -> None:
         assert f"initlab-{file}" in names
 
 
-def test_app_downloads_are_made_only_when_clicked(at: AppTest) -> None:
+def test_app_downloads_are_made_only_when_clicked(first_load: AppTest) -> None:
     """A rerun must not render a file: the page redraws on every control change."""
-    at.run()
-    buttons = at.get("download_button")
+    buttons = first_load.get("download_button")
     assert buttons
     assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
     assert all(b.proto.ignore_rerun for b in buttons)

@@ -33,9 +33,8 @@ def inside_charts(at: AppTest) -> dict[str, Any]:
     return found
 
 
-def test_app_race_draws_the_three_views_inside_it(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=60)
+def test_app_race_draws_the_three_views_inside_it(raced: AppTest) -> None:
+    at = raced
     assert_clean(at)
     views = inside_charts(at)
     assert set(views) == {"ratio", "layers", "heat"}

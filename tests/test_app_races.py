@@ -73,7 +73,7 @@ def test_race_presets_are_distinct_and_within_budget() -> None:
 def test_app_seeds_draw_a_band_and_a_range_per_initializer(at: AppTest) -> None:
     at.run()
     at.slider(key=RACE["seeds"].key).set_value(3)
-    train(at, iterations=30, race=["std_0.01", "he_normal"])
+    train(at, iterations=20, race=["std_0.01", "he_normal"])
     assert_clean(at)
     spec = spec_of(loss_chart(at))
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
@@ -90,13 +90,11 @@ def test_app_seeds_draw_a_band_and_a_range_per_initializer(at: AppTest) -> None:
     assert "The 6 networks trained together" in texts(at.caption)
 
 
-def test_app_one_seed_draws_no_band(at: AppTest) -> None:
-    at.run()
-    train(at, iterations=20, race=["he_normal"])
-    assert_clean(at)
-    marks = [layer["mark"]["type"] for layer in spec_of(loss_chart(at))["layer"]]
+def test_app_one_seed_draws_no_band(raced: AppTest) -> None:
+    assert_clean(raced)
+    marks = [layer["mark"]["type"] for layer in spec_of(loss_chart(raced))["layer"]]
     assert marks == ["line", "line"]
-    assert "Accuracy range" not in at.dataframe[-1].value.columns
+    assert "Accuracy range" not in raced.dataframe[-1].value.columns
 
 
 @pytest.mark.slow
@@ -304,7 +302,7 @@ def test_app_waiting_visitor_is_served_when_a_slot_frees(
     _wait_until(lambda: started == ["another visitor"])
     monkeypatch.setattr(race_queue, "RACES", busy)
     at.run()
-    threading.Timer(1.0, release.set).start()
+    threading.Timer(0.5, release.set).start()  # the race is in line well before then
     train(at, iterations=20, race=["he_normal"])
     holder.join(5)
     assert_clean(at)

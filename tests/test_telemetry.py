@@ -30,6 +30,7 @@ from core.race.telemetry import (
     pixel_second_moment,
 )
 from core.race.training import TrainProgress, train_compare
+from tests.params import SLOW
 
 FLOAT_FIELDS = (
     "act_mean",
@@ -329,8 +330,12 @@ def _assert_same_telemetry(split: Telemetry, one: Telemetry, units: int, batch: 
     ("initializers", "workers", "teams"),
     [
         (BOOK_RACE, 2, [2]),
-        (["lecun_normal", "he_normal"], 3, [3]),
-        (["he_normal"], 2, [2]),
+        # In the full suite only: it starts a third worker process twice (two are kept), and
+        # "rows split" walks the same path in the fast loop, where the diverging race below is
+        # also split three ways.
+        pytest.param(["lecun_normal", "he_normal"], 3, [3], marks=SLOW),
+        # Each network's rows are split in "rows split" too, in the fast loop.
+        pytest.param(["he_normal"], 2, [2], marks=SLOW),
         (["std_0.01", "lsuv", "he_normal"], 2, [2]),
         (["lecun_normal", "he_normal"], 2, [1, 1]),
     ],
@@ -348,7 +353,7 @@ def test_split_race_telemetry_equals_one_workers(
     whole batch's (means, stds, histograms, dead units, ∂L/∂z), and the update ratio that of
     the whole update, as one worker measures them; and a rerun with the same split is exact."""
     seen = _members_per_team(monkeypatch)
-    kwargs = {"iterations": 40, "data": digits, "progress_every": 10}
+    kwargs = {"iterations": 20, "data": digits, "progress_every": 5}
     split = train_compare(initializers, workers=workers, **kwargs)
     again = train_compare(initializers, workers=workers, **kwargs)
     one = train_compare(initializers, workers=1, **kwargs)
@@ -468,11 +473,12 @@ def test_pooled_row_sums_equal_the_whole_batchs_statistics(
 
 
 def test_diverged_network_telemetry_is_nan_from_its_divergence_on(digits: Dataset) -> None:
+    """std = 1 at lr 0.1 blows up within a few steps: 40 leave checkpoints on both sides."""
     result = train_compare(
-        ["std_1", "he_normal"], lr=0.1, iterations=200, data=digits, progress_every=10
+        ["std_1", "he_normal"], lr=0.1, iterations=40, data=digits, progress_every=10
     )
     (step,) = result.diverged_at["std_1"]
-    assert step is not None and 1 < step < 200
+    assert step is not None and 1 < step < 40
     tele = result.telemetry["std_1"]
     after = tele.steps >= step
     assert after.any() and (~after).any()
@@ -493,10 +499,11 @@ def test_diverged_network_telemetry_is_nan_from_its_divergence_on(digits: Datase
 
 def test_histograms_count_every_value_even_beyond_the_edges(digits: Dataset) -> None:
     """Adam rescues std = 0.01 by growing its deep activations far past the fixed range,
-    chosen at the initialization: those values land in the last bin, counted."""
+    chosen at the initialization: those values land in the last bin, counted (about 5 % of a
+    layer's by step 100)."""
     result = train_compare(
-        ["std_0.01", "he_normal"], optimizer="adam", lr=1e-3, iterations=300, data=digits,
-        progress_every=100,
+        ["std_0.01", "he_normal"], optimizer="adam", lr=1e-3, iterations=100, data=digits,
+        progress_every=50,
     )  # fmt: skip
     for tele in result.telemetry.values():
         assert (tele.act_counts.sum(axis=-1) == 128 * 100).all()  # batch × units, every one

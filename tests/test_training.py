@@ -13,6 +13,7 @@ from core.forward.symmetry import NOT_COUNTED
 from core.network.initializers import normal_std
 from core.race import training
 from core.race.training import TrainProgress, train_compare
+from tests.params import SLOW
 
 
 @pytest.mark.slow
@@ -48,9 +49,9 @@ def test_train_compare_is_reproducible_from_seed(tiny: Dataset, seed: int) -> No
 
 
 def test_diverging_network_is_reported_not_raised(digits: Dataset) -> None:
-    result = train_compare(["std_1", "he_normal"], lr=0.1, iterations=200, data=digits)
+    result = train_compare(["std_1", "he_normal"], lr=0.1, iterations=60, data=digits)
     (step,) = result.diverged_at["std_1"]
-    assert step is not None and 1 <= step <= 200
+    assert step is not None and 1 <= step <= 60
     losses = result.losses["std_1"][0]
     assert not np.isfinite(losses[step - 1])
     assert np.isnan(losses[step:]).all()
@@ -79,7 +80,8 @@ def test_on_progress_reports_growing_curves(tiny: Dataset) -> None:
 
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.1), ("momentum", 0.01), ("adam", 0.001)])
 def test_every_optimizer_lowers_the_loss(digits: Dataset, optimizer: str, lr: float) -> None:
-    result = train_compare(["he_normal"], optimizer=optimizer, lr=lr, iterations=150, data=digits)
+    # 60 steps take every loss below 35 % of where it started, well under the 60 % asked.
+    result = train_compare(["he_normal"], optimizer=optimizer, lr=lr, iterations=60, data=digits)
     losses = result.losses["he_normal"][0]
     assert losses[-20:].mean() < 0.6 * losses[:20].mean()
 
@@ -180,7 +182,9 @@ BOOK_RACE = ["std_0.01", "lecun_normal", "he_normal"]
 
 @pytest.mark.parametrize(
     ("initializers", "workers"),
-    [(BOOK_RACE, 1), (BOOK_RACE, 2), (BOOK_RACE[1:], 2), (BOOK_RACE, 3)],
+    # Three workers start a third worker process (two are kept): the rows split walks the same
+    # path in the fast loop.
+    [(BOOK_RACE, 1), (BOOK_RACE, 2), (BOOK_RACE[1:], 2), pytest.param(BOOK_RACE, 3, marks=SLOW)],
     ids=["one worker", "rows split", "networks split", "three workers"],
 )
 def test_same_seed_gives_bit_identical_runs_for_a_worker_count(
@@ -200,8 +204,8 @@ def test_same_seed_gives_bit_identical_runs_for_a_worker_count(
 def test_worker_counts_agree_to_float32_rounding(digits: Dataset) -> None:
     """One worker, the batch's rows split over two or three, or the networks split: the same
     race, up to the order in which float32 gradients are summed."""
-    races = {w: train_compare(BOOK_RACE, iterations=40, data=digits, workers=w) for w in (1, 2, 3)}
-    by_networks = train_compare(BOOK_RACE[1:], iterations=40, data=digits, workers=2)
+    races = {w: train_compare(BOOK_RACE, iterations=20, data=digits, workers=w) for w in (1, 2, 3)}
+    by_networks = train_compare(BOOK_RACE[1:], iterations=20, data=digits, workers=2)
     for w, race in races.items():
         for name in BOOK_RACE:
             np.testing.assert_allclose(
@@ -217,8 +221,8 @@ def test_worker_counts_agree_to_float32_rounding(digits: Dataset) -> None:
 def test_divergence_is_the_same_when_the_batch_is_split(digits: Dataset) -> None:
     """A network that blows up is frozen by every worker at the same step; its neighbours,
     sharing the split, carry on as they would alone."""
-    split = train_compare(["std_1", "he_normal"], lr=0.1, iterations=60, data=digits, workers=2)
-    alone = train_compare(["std_1"], lr=0.1, iterations=60, data=digits, workers=1)
+    split = train_compare(["std_1", "he_normal"], lr=0.1, iterations=20, data=digits, workers=2)
+    alone = train_compare(["std_1"], lr=0.1, iterations=20, data=digits, workers=1)
     assert split.diverged_at["std_1"] == alone.diverged_at["std_1"] != (None,)
     (step,) = split.diverged_at["std_1"]
     assert np.isnan(split.losses["std_1"][0, step - 1 :]).all()
@@ -273,9 +277,10 @@ def test_network_blown_up_at_evaluation_is_reported_diverged_not_scored(digits: 
 
 def test_loss_divergence_is_labelled_and_its_unit_counts_left_out(digits: Dataset) -> None:
     """A diverged network is zeroed; its units after that are not counted (a layer of zeros
-    would otherwise read as 1 distinct unit, the symmetry a constant init shows)."""
+    would otherwise read as 1 distinct unit, the symmetry a constant init shows). std = 1
+    blows up within a few steps: 40 leave checkpoints on both sides."""
     result = train_compare(
-        ["std_1", "he_normal"], lr=0.1, iterations=200, data=digits, progress_every=20
+        ["std_1", "he_normal"], lr=0.1, iterations=40, data=digits, progress_every=20
     )
     (step,) = result.diverged_at["std_1"]
     assert step is not None and result.diverged_in["std_1"] == ("loss",)
