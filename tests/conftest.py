@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,15 +137,27 @@ def at(streamlit_server_state: BidiComponentManager) -> AppTest:
 # change a control or run the page again.
 
 
+def _kept_page(
+    components: BidiComponentManager,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    then: Callable[[AppTest], object] | None = None,
+) -> AppTest:
+    """The page run once, offline with caches of its own, then `then` done to it."""
+    app = _new_app(components)
+    with pytest.MonkeyPatch.context() as patch, _offline(patch, tmp_path_factory.mktemp(name)):
+        app.run()
+        if then is not None:
+            then(app)
+    return app
+
+
 @pytest.fixture(scope="session")
 def first_load(
     streamlit_server_state: BidiComponentManager, tmp_path_factory: pytest.TempPathFactory
 ) -> AppTest:
     """The page as a first visit finds it."""
-    app = _new_app(streamlit_server_state)
-    with pytest.MonkeyPatch.context() as patch, _offline(patch, tmp_path_factory.mktemp("first")):
-        app.run()
-    return app
+    return _kept_page(streamlit_server_state, tmp_path_factory, "first")
 
 
 @pytest.fixture(scope="session")
@@ -155,11 +167,13 @@ def raced(
     """The page after `SHORT_RACE` (its other settings the defaults)."""
     from tests.apptest_helpers import SHORT_RACE, SHORT_RACE_ITERATIONS, train
 
-    app = _new_app(streamlit_server_state)
-    with pytest.MonkeyPatch.context() as patch, _offline(patch, tmp_path_factory.mktemp("raced")):
-        app.run()
-        train(app, iterations=SHORT_RACE_ITERATIONS, race=list(SHORT_RACE))
-    return app
+    race = list(SHORT_RACE)
+    return _kept_page(
+        streamlit_server_state,
+        tmp_path_factory,
+        "raced",
+        lambda app: train(app, iterations=SHORT_RACE_ITERATIONS, race=race),
+    )
 
 
 @pytest.fixture(scope="module")
