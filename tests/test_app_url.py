@@ -201,3 +201,20 @@ def test_app_a_widget_built_again_falls_back_on_its_own_value(
     assert_clean(at)
     widget = getattr(at, AT_KIND[setting.kind])(key=setting.key)  # main area or sidebar
     assert same_value(setting, _fallback(setting, widget.proto), value)
+
+
+def test_app_no_initializer_chosen_stays_so_through_the_url(at: AppTest) -> None:
+    """Clearing every initializer is written to the URL as an empty value, so that the next
+    run (another control moved, or the link opened) keeps it empty rather than bringing the
+    default race back, and says nothing about the URL."""
+    at.run()
+    at.multiselect(key=RACE["initializers"].key).set_value([]).run()
+    at.slider(key=RACE["iterations"].key).set_value(300).run()
+    assert at.session_state[RACE["initializers"].key] == []
+    assert at.query_params[RACE["initializers"].key] in ("", [""])
+    assert NOTICE not in texts(at.warning)
+    reopened = AppTest.from_file(str(APP), default_timeout=60)
+    reopened.query_params[RACE["initializers"].key] = ""
+    reopened.run()
+    assert reopened.session_state[RACE["initializers"].key] == []
+    assert NOTICE not in texts(reopened.warning)

@@ -236,8 +236,8 @@ def parse(setting: Setting, raw: Sequence[str]) -> Parsed:
 
 def to_url(setting: Setting, value: object) -> list[str]:
     """The URL spelling of a widget value (a list: a multiselect repeats its key)."""
-    if setting.kind == "multiselect":
-        return [str(v) for v in value]  # type: ignore[attr-defined]
+    if setting.kind == "multiselect":  # none chosen: one empty value, not a missing key
+        return [str(v) for v in value] or [""]  # type: ignore[attr-defined]
     if setting.kind == "tabs":
         return [setting.url_codes[setting.options.index(value)]]
     if setting.kind == "toggle":
@@ -284,8 +284,9 @@ def shown_value(setting: Setting, value: object) -> str:
 
 
 def _parse_many(setting: Setting, raw: Sequence[str]) -> Parsed:
+    """The choices named, each once; an empty value is the URL's spelling of none."""
     chosen = list(dict.fromkeys(v for v in raw if v in setting.options))
-    unknown = [v for v in raw if v not in setting.options]
+    unknown = [v for v in raw if v and v not in setting.options]
     if not unknown:
         return Parsed(tuple(chosen))
     values = join_list(_quote(v) for v in unknown[:3]) + (" …" if len(unknown) > 3 else "")
