@@ -426,6 +426,18 @@ def test_activation_histograms_refuses_loose_arguments(
         activation_histograms("relu", "he_normal", n_layers=2, **kwargs)  # type: ignore[arg-type]
 
 
+def test_diagnose_a_first_layer_of_one_value_measures_from_the_first_spread() -> None:
+    """Sigmoid saturated to exactly 1 everywhere at layer 1 (std 0), batch norm spreading layer
+    2 again: the trend is measured from layer 2, not divided by zero (Hypothesis found it)."""
+    result = activation_histograms(
+        "sigmoid", normal_std(1e20), n_layers=2, width=2, n_samples=3, batch_norm=True
+    )
+    assert result.layers[0].std == 0 < result.layers[1].std
+    diagnosis = diagnose(result)
+    assert diagnosis.first_std == 0
+    assert diagnosis.code in ("steady", "collapsed", "saturated", "dead", "vanishing", "exploding")
+
+
 def test_diagnose_refuses_what_is_not_a_forward_result() -> None:
     with pytest.raises(TypeError, match="result must be a ForwardResult"):
         diagnose(None)  # type: ignore[arg-type]
