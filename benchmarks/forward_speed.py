@@ -88,8 +88,8 @@ def medians_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str
 def cold_call(activation: str, initializer: str | Initializer, kwargs: dict) -> object:
     """The call with nothing kept from earlier calls, as a new seed makes it (a call of a
     seed of its own would evict what the other calls of this benchmark reuse)."""
-    fp._DRAWS.clear()
-    fp._NETWORKS.clear()
+    fp._draws.cache_clear()
+    fp._kept_draw.cache_clear()
     return fp.activation_histograms(activation, initializer, **kwargs)
 
 

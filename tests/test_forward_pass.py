@@ -155,8 +155,8 @@ def test_activation_histograms_reuse_draws_without_changing_results(init: str) -
     activation_histograms("tanh", init, seed=3, n_samples=200)
     activation_histograms("tanh", init, seed=3, n_samples=200, batch_norm=True)
     again = activation_histograms("relu", init, seed=3, n_samples=200)
-    forward_pass._DRAWS.clear()
-    forward_pass._NETWORKS.clear()
+    forward_pass._draws.cache_clear()
+    forward_pass._kept_draw.cache_clear()
     fresh = activation_histograms("relu", init, seed=3, n_samples=200)
     for a, b, c in zip(first.layers, again.layers, fresh.layers, strict=True):
         np.testing.assert_array_equal(a.counts, b.counts)

@@ -22,9 +22,8 @@ import functools
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -230,44 +229,50 @@ def _check_arguments(
     return checked
 
 
-_T = TypeVar("_T")
-_KEPT_LOCK = threading.Lock()
-_DRAWS: dict[tuple, tuple[np.random.SeedSequence, FloatArray, FloatArray]] = {}  # the latest
-_NETWORKS: dict[tuple, MLP] = {}  # the two latest: an overflow runs a shallower net too
-_KEPT_PARAMETERS = 2**22  # larger networks are drawn anew, so that little memory stays held
-
-
-def _kept(store: dict[tuple, _T], key: tuple, make: Callable[[], _T], size: int) -> _T:
-    """`store[key]`, made by `make` if it is not there; the store keeps the `size` latest."""
-    with _KEPT_LOCK:
-        value = store.pop(key, None)
-        if value is not None:
-            store[key] = value  # now the latest
-    if value is None:
-        value = make()
-        with _KEPT_LOCK:
-            store[key] = value
-            for old in list(store)[:-size]:
-                del store[old]
-    return value
-
-
+@functools.lru_cache(maxsize=1)
 def _draws(
     seed: int, n_samples: int, width: int, dtype: np.dtype
 ) -> tuple[np.random.SeedSequence, FloatArray, FloatArray]:
     """The seed of the weights, x and the injected ∂L/∂a (n_samples, width) ~ N(0, 1), both
-    read-only: the last call's, if it drew them for the same seed and shape. A page redraws
-    on every change of the activation, the initializer or the depth, none of which changes
-    them, and 2 × 10^5 normal numbers take ~2-3 ms, more than the histograms of every layer."""
+    read-only: kept for the next call of the same seed and shape. A page redraws on every
+    change of the activation, the initializer or the depth, none of which changes them, and
+    2 × 10^5 normal numbers take ~2-3 ms, more than the histograms of every layer."""
+    data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
+    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
+    top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
+    x.flags.writeable = top_grad.flags.writeable = False  # shared by later calls
+    return init_ss, x, top_grad
 
-    def draw() -> tuple[np.random.SeedSequence, FloatArray, FloatArray]:
-        data_ss, init_ss, grad_ss = np.random.SeedSequence(seed).spawn(3)
-        x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-        top_grad = np.random.default_rng(grad_ss).standard_normal(x.shape, dtype=dtype)
-        x.flags.writeable = top_grad.flags.writeable = False  # shared by later calls
-        return init_ss, x, top_grad
 
-    return _kept(_DRAWS, (seed, n_samples, width, dtype), draw, size=1)
+def _drawn(
+    init_ss: np.random.SeedSequence,
+    init: Initializer,
+    act: Activation,
+    sizes: tuple[int, ...],
+    dtype: np.dtype,
+    batch_norm: bool,
+) -> MLP:
+    """A stack of one net of `sizes`, its weights drawn from `init_ss`, zero bias."""
+    rngs = [np.random.default_rng(init_ss)]
+    return init_mlp(rngs, [init], sizes, act, dtype, batch_norm=batch_norm, linear_output=False)
+
+
+_KEPT_PARAMETERS = 2**22  # larger networks are drawn anew, so that little memory stays held
+_STAND_IN = get_activation("linear")  # the f of a kept net: each call sets its own on a copy
+
+
+@functools.lru_cache(maxsize=2)  # the two latest: an overflow runs a shallower net too
+def _kept_draw(
+    entropy: int,
+    spawn_key: tuple[int, ...],
+    init: Initializer,
+    sizes: tuple[int, ...],
+    dtype: np.dtype,
+    batch_norm: bool,
+) -> MLP:
+    """`_drawn`'s net for the weights' seed `entropy` / `spawn_key`, kept for the next calls."""
+    init_ss = np.random.SeedSequence(entropy, spawn_key=spawn_key)
+    return _drawn(init_ss, init, _STAND_IN, sizes, dtype, batch_norm)
 
 
 def _network(
@@ -285,26 +290,16 @@ def _network(
     of one network (`core.network.mlp`), zero bias, f after every layer, into `out` if given
     (from `empty_cache` for this net). No layers: no net.
 
-    The draw is kept (`_kept`) and each call runs a copy of it with its own f: a change of
-    activation, of the samples or of what is counted draws no weight again (~0.8 ms)."""
+    The draw is kept (`_kept_draw`) and each call runs a copy of it with its own f: a change
+    of activation, of the samples or of what is counted draws no weight again (~0.8 ms)."""
     if n_layers == 0:  # the first layer already left the float range
         return None, Cache(x, [], [], [], [], [], [])
     sizes = (x.shape[1],) * (n_layers + 1)
-    draw = functools.partial(
-        init_mlp,
-        [np.random.default_rng(init_ss)],
-        [init],
-        sizes,
-        act,
-        x.dtype,
-        batch_norm=batch_norm,
-        linear_output=False,
-    )
     if n_layers * x.shape[1] ** 2 <= _KEPT_PARAMETERS:
-        key = (init_ss.entropy, init_ss.spawn_key, init, sizes, x.dtype, batch_norm)
-        mlp = copied_with(_kept(_NETWORKS, key, draw, size=2), act)
+        kept = _kept_draw(init_ss.entropy, init_ss.spawn_key, init, sizes, x.dtype, batch_norm)
+        mlp = copied_with(kept, act)
     else:
-        mlp = draw()
+        mlp = _drawn(init_ss, init, act, sizes, x.dtype, batch_norm)
     if init.data_dependent:  # LSUV: every W rescaled on this batch, in place
         scale_networks(mlp, [init], x)
     _, cache = forward(mlp, x, out=out)
