@@ -756,6 +756,16 @@ def test_forward_view_survives_an_overflow_at_the_first_layer() -> None:
     assert "overflow" in text.verdict(view.diagnosis)
 
 
+def test_verdict_marks_a_growth_from_a_first_layer_of_one_value() -> None:
+    """Layer 1 of one value, layer 2 spread again by batch norm: the verdict says "inf", the
+    float's mark, and compares with layer 1, as its words say."""
+    result = core.activation_histograms(
+        "sigmoid", core.normal_std(1e20), n_layers=2, width=2, n_samples=3, batch_norm=True
+    )
+    verdict = text.verdict(frames.forward_view(result).diagnosis)
+    assert "inf" in verdict and "layer 1" in verdict
+
+
 def test_depth_frame_drops_what_a_log_axis_cannot_show() -> None:
     result = core.activation_histograms("relu", "he_normal", n_layers=3, width=20, n_samples=50)
     top = result.layers[-1]

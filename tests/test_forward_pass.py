@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Any
@@ -426,9 +427,10 @@ def test_activation_histograms_refuses_loose_arguments(
         activation_histograms("relu", "he_normal", n_layers=2, **kwargs)  # type: ignore[arg-type]
 
 
-def test_diagnose_a_first_layer_of_one_value_measures_from_the_first_spread() -> None:
+def test_diagnose_a_first_layer_of_one_value_grows_without_bound() -> None:
     """Sigmoid saturated to exactly 1 everywhere at layer 1 (std 0), batch norm spreading layer
-    2 again: the trend is measured from layer 2, not divided by zero (Hypothesis found it)."""
+    2 again: the growth from layer 1 is inf, not a division by zero (Hypothesis found it), and
+    not a ratio measured from another layer, which the verdict would call layer 1's."""
     result = activation_histograms(
         "sigmoid", normal_std(1e20), n_layers=2, width=2, n_samples=3, batch_norm=True
     )
@@ -436,6 +438,7 @@ def test_diagnose_a_first_layer_of_one_value_measures_from_the_first_spread() ->
     diagnosis = diagnose(result)
     assert diagnosis.first_std == 0
     assert diagnosis.code in ("steady", "collapsed", "saturated", "dead", "vanishing", "exploding")
+    assert diagnosis.code == "exploding" and diagnosis.ratio == diagnosis.per_layer == math.inf
 
 
 def test_diagnose_refuses_what_is_not_a_forward_result() -> None:

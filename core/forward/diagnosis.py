@@ -16,6 +16,7 @@ References: the book's §6.2.2; Glorot & Bengio 2010 (saturation); He et al. 201
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,8 +37,8 @@ EXPLODING_PER_LAYER = 1.25
 class Diagnosis:
     """Which rule held (`code`) at which `layer`, with the figures a sentence needs:
     `first_std` and `last_std` (layer 1 and `layer`), `ratio` = last / first and
-    `per_layer` = ratio ** (1 / (layer − 1)), measured from the first layer with any spread
-    where layer 1 has none; `mean` of the last layer; `share`, the
+    `per_layer` = ratio ** (1 / (layer − 1)), both inf where layer 1 has no spread; `mean`
+    of the last layer; `share`, the
     saturated or dead fraction (0 where the rule has none)."""
 
     code: Code
@@ -71,11 +72,10 @@ def diagnose(result: ForwardResult) -> Diagnosis:
         return Diagnosis("dead", n, **figures, share=last.dead)
     if bounded and last.std < COLLAPSED_RANGE_SHARE * (act.high - act.low):  # type: ignore[operator]
         return Diagnosis("collapsed", n, **figures)
-    # The trend from the first layer with any spread: a first layer of one value (saturated
-    # to a float's end, then batch-normalized back to a spread) has no ratio to grow from.
-    base = next(layer for layer in result.layers if layer.std > 0)
-    ratio = last.std / base.std
-    per_layer = ratio ** (1 / max(n - base.layer, 1))
+    # A first layer of one value (saturated to a float's end, then batch-normalized back to a
+    # spread) grew without bound: inf, the float's own mark, never a division by zero.
+    ratio = last.std / first.std if first.std > 0 else math.inf
+    per_layer = ratio ** (1 / max(n - 1, 1))
     trend = {"ratio": ratio, "per_layer": per_layer}
     if per_layer < VANISHING_PER_LAYER:
         return Diagnosis("vanishing", n, **figures, **trend)
