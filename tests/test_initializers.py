@@ -294,6 +294,9 @@ def test_orthogonal_sample_refuses_a_qr_beyond_the_budget() -> None:
     assert time.perf_counter() - start < 1
 
 
+_NORMAL_OVER_N_IN = r"W \sim \mathcal{{N}}\!\left(0,\ \frac{{{c}}}{{n_\text{{in}}}}\right)"
+
+
 @pytest.mark.parametrize(
     ("scale", "mode", "distribution", "expected"),
     [
@@ -319,6 +322,19 @@ def test_orthogonal_sample_refuses_a_qr_beyond_the_budget() -> None:
             r"W \sim \mathcal{N}\!\left(0,\ \frac{\tfrac{2}{3}}{n_\text{in}}\right)",
         ),
         (1 / 3, "fixed", "uniform", r"W \sim \mathcal{U}\!\left(\pm 1\right)"),
+        # No small fraction is the value: its digits, never 0 or a look-alike such as 10/81.
+        (
+            1e-9,
+            "fan_in",
+            "normal",
+            r"W \sim \mathcal{N}\!\left(0,\ \frac{1e-09}{n_\text{in}}\right)",
+        ),
+        (
+            0.123456,
+            "fan_in",
+            "normal",
+            r"W \sim \mathcal{N}\!\left(0,\ \frac{0.123456}{n_\text{in}}\right)",
+        ),
     ],
 )
 def test_registry_formulas_are_written_from_the_variance(
@@ -338,3 +354,11 @@ def test_registry_rows_without_formula_show_their_variance() -> None:
             c *= 3 if init.distribution == "uniform" else 1
             shown = r"\frac{1}{\sqrt" if c == 1 and init.distribution == "uniform" else f"{{{c:g}}}"
             assert shown in init.formula, (init.name, init.formula)
+
+
+@pytest.mark.parametrize("distribution", ["truncated_normal", "orthogonal", "constant"])
+def test_registry_formulas_are_written_out_where_the_variance_does_not_say_them(
+    distribution: str,
+) -> None:
+    with pytest.raises(ValueError, match="needs its formula written out"):
+        initializers_module._latex(1.0, "fan_in", distribution)  # type: ignore[arg-type]

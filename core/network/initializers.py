@@ -236,25 +236,32 @@ _FAN_LATEX: Mapping[Mode, str] = MappingProxyType(
 def _latex(scale: float, mode: Mode, distribution: Distribution) -> str:
     """W's distribution in LaTeX, written from its variance scale / n(mode), so that a
     formula never says other than the draw: N(0, c / n) for a normal, U(±√(3c / n)) for a
-    uniform (c = 2 × scale for fan_avg, whose n is the mean of the two fans)."""
+    uniform (c = 2 × scale for fan_avg, whose n is the mean of the two fans). Other
+    distributions are written out in the registry."""
+    if distribution not in ("normal", "uniform"):
+        raise ValueError(f"a {distribution} scheme needs its formula written out")
     if mode == "fixed":
         std = math.sqrt(scale)
         if distribution == "uniform":
             return rf"W \sim \mathcal{{U}}\!\left(\pm {math.sqrt(3) * std:g}\right)"
         return rf"W \sim \mathcal{{N}}\!\left(0,\ {std:g}^2\right)"
     fan = _FAN_LATEX[mode]
-    c = Fraction(scale * (2 if mode == "fan_avg" else 1)).limit_denominator(1000)
-    if distribution == "uniform":
-        if 3 * c == 1:
-            return rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{fan}}}}}\right)"
-        return rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{{_number(3 * c)}}}{{{fan}}}}}\right)"
-    return rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{{_number(c)}}}{{{fan}}}\right)"
+    c = scale * (2 if mode == "fan_avg" else 1)
+    if distribution == "normal":
+        return rf"W \sim \mathcal{{N}}\!\left(0,\ \frac{{{_number(c)}}}{{{fan}}}\right)"
+    if math.isclose(3 * c, 1):
+        return rf"W \sim \mathcal{{U}}\!\left(\pm\frac{{1}}{{\sqrt{{{fan}}}}}\right)"
+    return rf"W \sim \mathcal{{U}}\!\left(\pm\sqrt{{\frac{{{_number(3 * c)}}}{{{fan}}}}}\right)"
 
 
-def _number(c: Fraction) -> str:
-    """A small fraction as LaTeX: 2, or 2/3 as \\tfrac{2}{3}."""
+def _number(x: float) -> str:
+    """`x` in LaTeX: 2, or 2/3 as \\tfrac{2}{3} where a small fraction is `x` to the float's
+    precision; else its digits (1e-09, never a fraction that only looks like it)."""
+    f = Fraction(x).limit_denominator(1000)
+    if not math.isclose(f, x, rel_tol=1e-12):
+        return f"{x:g}"
     return (
-        str(c.numerator) if c.denominator == 1 else rf"\tfrac{{{c.numerator}}}{{{c.denominator}}}"
+        str(f.numerator) if f.denominator == 1 else rf"\tfrac{{{f.numerator}}}{{{f.denominator}}}"
     )
 
 
