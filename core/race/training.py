@@ -384,10 +384,7 @@ def _private(run: _Run) -> None:
     for name in ("losses", "diverged_at", "diverged_in", "accuracy", "distinct"):
         setattr(run, name, getattr(run, name).copy())
     if run.telemetry is not None:
-        race = run.telemetry
-        run.telemetry = RaceTelemetry(
-            **{f.name: getattr(race, f.name).copy() for f in dataclasses.fields(race)}
-        )
+        run.telemetry = _moved(run.telemetry, PRIVATE)
 
 
 def _is_list(value: object) -> bool:

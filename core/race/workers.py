@@ -46,7 +46,7 @@ class Workers:
     def take(cls, n_jobs: int, *, processes: bool = True) -> Workers:
         """`n_jobs` worker processes if `processes` and the pool can give them (at most
         `procs.MAX_PROCESSES`), else threads."""
-        pool = procs.pool() if processes and n_jobs <= procs.MAX_PROCESSES else None
+        pool = _pool_for(n_jobs) if processes else None
         if pool is None:
             return cls(None, None)
         try:
@@ -133,6 +133,12 @@ def start_workers(n_jobs: int) -> None:
     the first race of a fresh process then does not wait for them to start (about a second
     each: an interpreter importing NumPy). Does nothing where processes cannot be used, and
     nothing more once they are started."""
-    pool = procs.pool() if n_jobs <= procs.MAX_PROCESSES else None
+    pool = _pool_for(n_jobs)
     if pool is not None:
         pool.start(n_jobs)
+
+
+def _pool_for(n_jobs: int) -> procs.WorkerPool | None:
+    """The pool that gives a race of `n_jobs` jobs its processes; None where it runs in threads
+    (no process can be used here, or more jobs than `procs.MAX_PROCESSES`)."""
+    return procs.pool() if n_jobs <= procs.MAX_PROCESSES else None
