@@ -53,7 +53,7 @@ from core.forward.sweep import depth_sweep
 from core.forward.theory import predicted_stds
 from core.network.activations import get_activation
 from core.network.initializers import Initializer, get_initializer, normal_std
-from core.network.mlp import forward, init_mlp
+from core.network.mlp import forward
 
 TARGET_MS = 5.0  # the whole call at the page's default
 SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default first
@@ -102,17 +102,11 @@ def parts(
     n_layers, width, n_samples = 5, 100, kwargs.get("n_samples", 1000)
     batch_norm, exclude_zeros = kwargs.get("batch_norm", False), kwargs.get("exclude_zeros", False)
     dtype = np.dtype(np.float32)
-    data_ss, _, grad_ss = np.random.SeedSequence(0).spawn(3)
     init_ss, x, top_grad = fp._draws(0, n_samples, width, dtype)
 
-    def draws() -> None:
-        np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=dtype)
-        np.random.default_rng(grad_ss).standard_normal((n_samples, width), dtype=dtype)
-
-    def weights() -> None:
-        sizes = (width,) * (n_layers + 1)
-        rngs = [np.random.default_rng(init_ss)]
-        init_mlp(rngs, [init], sizes, act, dtype, batch_norm=batch_norm, linear_output=False)
+    draws = functools.partial(fp._draws.__wrapped__, 0, n_samples, width, dtype)  # uncached
+    sizes = (width,) * (n_layers + 1)
+    weights = functools.partial(fp._drawn, init_ss, init, act, sizes, dtype, batch_norm)
 
     mlp, cache = fp._network(init_ss, init, act, x, n_layers, batch_norm=batch_norm)
     buffers = fp._Buffers()
