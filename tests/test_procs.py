@@ -330,3 +330,9 @@ def test_workers_started_ahead_are_the_ones_the_race_takes(
     race = train_compare(BOOK_RACE, iterations=20, data=tiny, workers=2)
     assert sorted(fresh_pool.pids()) == started
     _assert_same_race(race, train_compare(BOOK_RACE, iterations=20, data=tiny, workers=2))
+
+
+@pytest.mark.parametrize("workers", [0, -1, 2.5, "2", True])
+def test_start_race_workers_refuses_what_train_compare_refuses(workers: object) -> None:
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        core.start_race_workers(workers)  # type: ignore[arg-type]

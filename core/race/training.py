@@ -473,6 +473,8 @@ def start_race_workers(workers: int | None = None) -> None:
     """Start the worker processes that `train_compare(..., workers=workers)` will take, and
     return at once: where a race is likely soon (a page that offers one), the race then does
     not wait for them to start."""
+    if workers is not None:
+        check_int("workers", workers, low=1)
     start_workers(workers if workers is not None else default_workers())
 
 
