@@ -462,8 +462,8 @@ def render_about() -> None:
         _(text.LIMITS_NOTE).format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS)
         + " "
         + ngettext(
-            "At most {races} race trains at once; the next ones wait in line, in order, and "
-            "each waiting page shows its place.",
+            "One race trains at a time; the next ones wait in line, in order, and each waiting "
+            "page shows its place.",
             "At most {races} races train at once; the next ones wait in line, in order, and "
             "each waiting page shows its place.",
             RACES.slots,

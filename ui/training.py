@@ -83,8 +83,8 @@ def run_race(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainR
     def waiting(place: int, seconds: float) -> None:
         places.progress.info(
             ngettext(
-                "{running} race is training on this demo right now. Yours is number {place} "
-                "in line and should start in about {seconds} s; it starts by itself.",
+                "A race is training on this demo right now. Yours is number {place} in line "
+                "and should start in about {seconds} s; it starts by itself.",
                 "{running} races are training on this demo right now. Yours is number {place} "
                 "in line and should start in about {seconds} s; it starts by itself.",
                 queue.slots,
