@@ -231,8 +231,12 @@ def test_on_progress_carries_the_telemetry_so_far(tiny: Dataset) -> None:
         ["he_normal", "std_0.01"], hidden=(10,), iterations=25, data=tiny, progress_every=10,
         on_progress=seen.append,
     )  # fmt: skip
-    assert [p.step for p in seen] == [10, 20, 25]
-    for progress, n_checkpoints in zip(seen, (2, 3, 4), strict=True):
+    # Every checkpoint is reported unless the reports fell behind (a busy machine), but
+    # always the last, and each with the telemetry up to its own step.
+    steps = [p.step for p in seen]
+    assert steps == sorted(set(steps)) and set(steps) <= {10, 20, 25} and steps[-1] == 25
+    for progress in seen:
+        n_checkpoints = int(np.searchsorted(result.checkpoints, progress.step)) + 1
         tele = progress.telemetry["he_normal"]
         assert_array_equal(tele.checkpoints, result.checkpoints[:n_checkpoints])
         assert tele.measured.all() and np.isfinite(tele.update_ratio).all()

@@ -151,7 +151,9 @@ def train_compare(
     if `batch_norm`; each step draws `batch_size` training digits with replacement (as the
     book does) from a stream seeded by `seed`. Seed replicate 0 is the run `seeds=1` gives.
     `on_progress` is called every `progress_every` steps and after the last one, always from
-    the caller's thread, which computes nothing while the workers train. The work is split
+    the caller's thread, which computes nothing while the workers train; a multiple passed
+    while the caller was still busy with the last report is skipped for the next one, so that
+    a slow caller never holds the workers back. The work is split
     over `workers` worker processes (default: the usable cores, at most 2; threads where no
     process can start, with the same results), by networks or by batch rows (see `_plan`); a
     run is bit for bit the same for a given number of workers, and the same up to float
