@@ -56,7 +56,14 @@ from ui.race_queue import RACES, QueueFull
 from ui.settings import FWD, LANGUAGE
 from ui.training import RacePlaces, TrainRun, race_labels, run_race, stored_run
 from ui.url_state import read_url, speak, write_url
-from ui.widgets import draw, draw_tabs
+from ui.widgets import (
+    ABOUT_OPEN,
+    ALL_FRAMEWORKS_OPEN,
+    FRAMEWORKS_OPEN,
+    draw,
+    draw_tabs,
+    lazy_expander,
+)
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
 # Table columns: (format, help) by the frame's column name; names and help are translated
@@ -281,9 +288,14 @@ def render_layer_details(view: ForwardView, width: int) -> None:
     render_frameworks(view)
 
 
+@st.fragment
 def render_frameworks(view: ForwardView) -> None:
-    """The chosen initializer as PyTorch and Keras calls, and the traps in translating it."""
-    with st.expander(_("Same init in PyTorch / Keras"), icon=":material/code:"):
+    """The chosen initializer as PyTorch and Keras calls, and the traps in translating it,
+    drawn once the reader opens them (a fragment: opening them reruns only this)."""
+    expander = lazy_expander(FRAMEWORKS_OPEN, _("Same init in PyTorch / Keras"), ":material/code:")
+    if expander is None:
+        return
+    with expander:
         st.caption(_(text.FRAMEWORKS_CAPTION))
         torch_col, keras_col = st.columns(2)
         with torch_col:
@@ -389,7 +401,6 @@ def render_training() -> None:
     # Here, last in the fragment: a race control reruns only the fragment, and the URL and
     # the link must follow it (a sidebar control reruns everything, this included).
     write_url()
-    st.markdown(_("**Share these settings:** this link reopens the page as it is set now."))
     config_link()
 
 
@@ -448,16 +459,24 @@ def render_run(run: TrainRun, current: TrainConfig, chart: DeltaGenerator) -> No
         )
 
 
+@st.fragment
 @guarded("about")
 def render_about() -> None:
-    """What the experiment shows and why, with references and the MNIST credit."""
-    with st.expander(_("About: what this shows, and why"), icon=":material/menu_book:"):
-        st.markdown(_(text.ABOUT))
-    with st.expander(_("Every initializer in PyTorch and Keras"), icon=":material/table:"):
-        st.caption(_(text.FRAMEWORKS_CAPTION))
-        frameworks = framework_frame(initializer_label).rename(columns=_)
-        st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
-        table_download(frameworks, "frameworks")
+    """What the experiment shows and why, with references and the MNIST credit, and every
+    initializer in both frameworks, each drawn once the reader opens it (a fragment: opening
+    one reruns only this)."""
+    about = lazy_expander(ABOUT_OPEN, _("About: what this shows, and why"), ":material/menu_book:")
+    if about is not None:
+        about.markdown(_(text.ABOUT))
+    every = lazy_expander(
+        ALL_FRAMEWORKS_OPEN, _("Every initializer in PyTorch and Keras"), ":material/table:"
+    )
+    if every is not None:
+        with every:
+            st.caption(_(text.FRAMEWORKS_CAPTION))
+            frameworks = framework_frame(initializer_label).rename(columns=_)
+            st.table(frameworks, hide_index=True)  # static: long calls wrap, not truncate
+            table_download(frameworks, "frameworks")
     st.caption(
         _(text.LIMITS_NOTE).format(multiple=TRAIN_BUDGET_MULTIPLE, max_iters=MAX_ITERATIONS)
         + " "

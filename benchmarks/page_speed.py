@@ -13,6 +13,12 @@ sample is used) and drives Debian's /usr/bin/chromium through Playwright, as
   results table;
 - the server's peak memory (VmHWM) at the end of the round.
 
+Beside them stand their peers, measured in the same rounds: the page's first chart alone on an
+otherwise empty page (`benchmarks/chart_alone.py`: what Streamlit, the browser and that chart
+cost on this machine), and the default race by `core.train_compare` alone in a fresh Python
+process (its workers started ahead, as the page starts them). The gap between the two columns
+is what the page itself costs.
+
 Medians over the rounds (and over every warm load and slider move) are printed.
 
     python benchmarks/page_speed.py [--rounds 3] [--warm 2] [--moves 3]
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +49,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 CHART_MS = 60_000  # Playwright timeouts are in ms
 RACE_MS = 300_000
 DEFAULT_LAYERS = 5  # the sidebar's "Hidden layers" when the page opens
+PEER_SCRIPT = "benchmarks/chart_alone.py"
 
 
 def charts(page: Any) -> Any:
@@ -74,6 +82,44 @@ def race(page: Any) -> float:
     page.get_by_role("button", name="Train").click()
     page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=RACE_MS)
     return time.perf_counter() - start
+
+
+# The default race as the page runs it, in a process of its own: the workers start ahead and
+# have a second to get ready, as they have while a visitor reads the page before pressing Train.
+CORE_RACE = """
+import time, core
+from ui.config import DEFAULT_TRAIN
+from ui.training import REPORTS_PER_RUN
+core.start_race_workers()
+data = core.load_sample()
+time.sleep(1)
+start = time.perf_counter()
+core.train_compare(**DEFAULT_TRAIN.train_compare_kwargs(), data=data,
+                   progress_every=max(1, DEFAULT_TRAIN.iterations // REPORTS_PER_RUN))
+print(time.perf_counter() - start)
+"""
+
+
+def core_race() -> float:
+    """Seconds the default race takes in `core.train_compare` alone (the page's peer)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CORE_RACE], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.split()[-1])
+
+
+def chart_alone(browser: Any) -> dict[str, list[float]]:
+    """A fresh server of the first chart alone: a cold load and a warm one (the page's peer)."""
+    seen: dict[str, list[float]] = {"cold": [], "warm": []}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        streamlit_server(Path(tmp), Path(tmp) / "streamlit.log", PEER_SCRIPT) as (url, _pid),
+    ):
+        for name in seen:
+            context = browser.new_context(viewport=VIEWPORT)
+            seen[name].append(open_page(context.new_page(), url))
+            context.close()
+    return seen
 
 
 def one_round(browser: Any, warm: int, moves: int) -> dict[str, list[float]]:
@@ -112,12 +158,16 @@ def main() -> None:
     if not Path(CHROMIUM).is_file():
         sys.exit(f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or INITLAB_CHROMIUM)")
     seen: dict[str, list[float]] = {}
+    peer: dict[str, list[float]] = {"race": []}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for _ in range(args.rounds):
+            for _ in range(args.rounds):  # the page and its peers take turns
                 for name, values in one_round(browser, args.warm, args.moves).items():
                     seen.setdefault(name, []).extend(values)
+                for name, values in chart_alone(browser).items():
+                    peer.setdefault(name, []).extend(values)
+                peer["race"].append(core_race())
         finally:
             browser.close()
     rows = [
@@ -128,14 +178,24 @@ def main() -> None:
         ("server peak memory (VmHWM)", "peak memory", "MiB"),
     ]
     print(f"Init Lab page, median of {args.rounds} fresh servers (all values in brackets)")
+    print(f"  {'':40}{'page':>12}   {'peer':>10}   peer: the chart alone; the race in core alone")
     for label, name, unit in rows:
         values = seen[name]
         if not values:  # none asked for (--warm 0, --moves 0)
             continue
-        spread = " ".join(f"{v:.2f}" if unit == "s" else f"{v:.0f}" for v in values)
-        median = statistics.median(values)
-        shown = f"{median:.2f} {unit}" if unit == "s" else f"{median:.0f} {unit}"
-        print(f"  {label:40}{shown:>12}   [{spread}]")
+        print(f"  {label:40}{_median(values, unit):>12}   {_median(peer.get(name), unit):>10}   "
+              f"[{_spread(values, unit)}] [{_spread(peer.get(name), unit)}]")  # fmt: skip
+
+
+def _median(values: list[float] | None, unit: str) -> str:
+    if not values:
+        return "-"
+    median = statistics.median(values)
+    return f"{median:.2f} {unit}" if unit == "s" else f"{median:.0f} {unit}"
+
+
+def _spread(values: list[float] | None, unit: str) -> str:
+    return " ".join(f"{v:.2f}" if unit == "s" else f"{v:.0f}" for v in values or [])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ the bundled sample and nothing is downloaded.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.settings import RACE_BY_NAME as RACE
 from ui.settings import Setting
+from ui.widgets import LAZY_EXPANDERS
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 TIMEOUT = 60
@@ -27,6 +29,25 @@ SHORT_RACE_ITERATIONS = 20
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+_LINK = re.compile(r"\]\(<([^>]*)>\)")  # a Markdown link written [text](<url>)
+
+
+def share_link(at: AppTest) -> str:
+    """The URL that the page's share link holds (the last Markdown link written with <url>)."""
+    return [m.group(1) for md in at.markdown for m in _LINK.finditer(md.value)][-1]
+
+
+def download_names(at: AppTest) -> set[str]:
+    """The file names of the page's download buttons (each button's key names its file)."""
+    return {b.key.removeprefix("export-") for b in at.get("download_button")}
+
+
+def open_expanders(at: AppTest) -> AppTest:
+    """Open every expander whose content is drawn only while it is open (from the next run)."""
+    for key in LAZY_EXPANDERS:
+        at.session_state[key] = True
+    return at
 
 
 def spec_of(chart: Any) -> dict[str, Any]:

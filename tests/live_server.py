@@ -57,13 +57,16 @@ def peak_memory_kib(pid: int) -> int | None:
 
 
 @contextlib.contextmanager
-def streamlit_server(cache_dir: Path, log: Path) -> Iterator[tuple[str, int]]:
-    """`streamlit run streamlit_app.py` on a free port, offline, with an MNIST cache of its own
-    (empty: the bundled sample is used) and its output in `log`: its base URL and pid."""
+def streamlit_server(
+    cache_dir: Path, log: Path, script: str = "streamlit_app.py"
+) -> Iterator[tuple[str, int]]:
+    """`streamlit run script` (the page, or another script of this repository) on a free port,
+    offline, with an MNIST cache of its own (empty: the bundled sample is used) and its output
+    in `log`: its base URL and pid."""
     port = free_port()
     env = {**os.environ, "INITLAB_OFFLINE": "1", "INITLAB_CACHE_DIR": str(cache_dir)}
     env.pop("INITLAB_MNIST_DIR", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+    cmd = [sys.executable, "-m", "streamlit", "run", script]
     cmd += ["--server.headless", "true", "--server.address", "127.0.0.1"]
     cmd += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
     cmd += ["--server.fileWatcherType", "none"]

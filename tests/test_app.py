@@ -24,9 +24,11 @@ from tests.apptest_helpers import (
     assert_clean,
     data_of,
     datasets_of,
+    download_names,
     histogram_chart,
     histograms,
     loss_chart,
+    open_expanders,
     other_value,
     spec_of,
     texts,
@@ -44,6 +46,7 @@ from ui.settings import FWD, Setting
 from ui.settings import RACE_BY_NAME as RACE
 from ui.training import RUN_KEY, TrainRun
 from ui.url_state import same_value
+from ui.widgets import FRAMEWORKS_OPEN
 
 pytestmark = pytest.mark.usefixtures("offline_fresh_caches")
 
@@ -238,9 +241,33 @@ def code_blocks(at: AppTest) -> str:
     return texts(at.code)
 
 
+def test_app_expanders_draw_their_content_only_once_opened(first_load: AppTest) -> None:
+    """Closed, they hold nothing for the browser to render before the first chart: no code
+    block (its highlighter alone costs half a second), no long prose, no table."""
+    assert [e.label for e in first_load.expander] == [
+        "Same init in PyTorch / Keras",
+        "About: what this shows, and why",
+        "Every initializer in PyTorch and Keras",
+    ]
+    assert len(first_load.code) == 0 and len(first_load.table) == 0
+    assert "Pitfalls" not in texts(first_load.markdown)
+    assert "initlab-frameworks.csv" not in download_names(first_load)
+
+
+def test_app_opened_expanders_draw_their_content(at: AppTest) -> None:
+    open_expanders(at).run()
+    assert_clean(at)
+    assert len(at.code) == 2 and len(at.table) == 1
+    assert "**Pitfalls**" in texts(at.markdown) and "Glorot" in texts(at.markdown)
+    assert "initlab-frameworks.csv" in download_names(at)
+    at.session_state[FRAMEWORKS_OPEN] = False
+    at.run()
+    assert len(at.code) == 0 and len(at.table) == 1, "closing one leaves the others open"
+
+
 def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) -> None:
     at.query_params.update({"fwd.activation": "relu", "fwd.init": "he_normal"})
-    at.run()
+    open_expanders(at).run()
     assert_clean(at)
     he = core.INITIALIZERS["he_normal"]
     code = code_blocks(at)
@@ -260,15 +287,16 @@ def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) 
 
 def test_app_custom_std_shows_its_framework_calls(at: AppTest) -> None:
     at.query_params.update({"fwd.init": "custom", "fwd.std": "0.3"})
-    at.run()
+    open_expanders(at).run()
     assert_clean(at)
     code = code_blocks(at)
     assert "torch.nn.init.normal_(w, std=0.3)" in code
     assert "keras.initializers.RandomNormal(stddev=0.3)" in code
 
 
-def test_app_about_lists_every_initializer_in_both_frameworks(first_load: AppTest) -> None:
-    (table,) = (t.value for t in first_load.table)
+def test_app_about_lists_every_initializer_in_both_frameworks(at: AppTest) -> None:
+    open_expanders(at).run()
+    (table,) = (t.value for t in at.table)
     assert list(table["Key"]) == list(core.INITIALIZERS)
     assert list(table["PyTorch"]) == [i.torch for i in core.INITIALIZERS.values()]
     assert list(table["Keras"]) == [i.keras for i in core.INITIALIZERS.values()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import assert_clean, texts
+from tests.apptest_helpers import assert_clean, download_names, share_link, texts
 from tests.params import fast_first
 from ui import text
 from ui.settings import FWD
@@ -81,7 +81,6 @@ def test_app_race_offers_its_charts_and_tables(raced: AppTest) -> None:
         "race-results.csv",
         "distinct-units.png",
         "distinct-units.svg",
-        "frameworks.csv",
     ):
         assert f"initlab-{file}" in names
 
@@ -98,17 +97,12 @@ def test_app_link_holds_the_settings_and_follows_the_controls(at: AppTest) -> No
     at.query_params.update({"fwd.activation": "tanh", "fwd.layers": "9", "race.iterations": "300"})
     at.run()
     assert_clean(at)
-    assert at.code[-1].value == "?fwd.activation=tanh&fwd.layers=9&race.iterations=300"
+    assert share_link(at) == "?fwd.activation=tanh&fwd.layers=9&race.iterations=300"
     at.sidebar.slider(key=FWD["layers"].key).set_value(FWD["layers"].default).run()
     at.slider(key=RACE["seeds"].key).set_value(2).run()
-    assert at.code[-1].value == "?fwd.activation=tanh&race.iterations=300&race.seeds=2"
+    assert share_link(at) == "?fwd.activation=tanh&race.iterations=300&race.seeds=2"
     assert dict(at.query_params) == {
         "fwd.activation": "tanh",
         "race.iterations": "300",
         "race.seeds": "2",
     }, "the address bar holds what the link holds"
-
-
-def download_names(at: AppTest) -> set[str]:
-    """The file names of the page's download buttons (each button's key names its file)."""
-    return {b.key.removeprefix("export-") for b in at.get("download_button")}

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core
-from tests.apptest_helpers import assert_clean, spec_of, train
+from tests.apptest_helpers import assert_clean, open_expanders, spec_of, train
 from tests.params import fast_first
 from ui import i18n
 from ui.errors import REFUSED
@@ -63,7 +63,7 @@ def _texts(at: AppTest) -> list[str]:
     parts += [str(e.proto.label) for e in at.get("button")]
     for kind in ("selectbox", "slider", "select_slider", "number_input", "toggle", "multiselect"):
         parts += [str(e.label) for e in at.get(kind)] + [str(e.help or "") for e in at.get(kind)]
-    parts += [str(e.proto.label) for e in at.get("expandable")]
+    parts += [str(e.label) for e in at.expander]
     parts += [" ".join(map(str, t.value.columns)) for t in at.dataframe]
     for chart in at.get("vega_lite_chart"):
         parts += [str(v) for v in _titles(spec_of(chart))]
@@ -96,7 +96,7 @@ def english_left(at: AppTest) -> list[str]:
 def open_page(at: AppTest, lang: str, **query: str) -> AppTest:
     i18n.use_language(lang)
     at.query_params.update({"lang": lang, **query})
-    at.run()
+    open_expanders(at).run()  # what they hold is read too
     assert_clean(at)
     return at
 

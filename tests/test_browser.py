@@ -284,15 +284,35 @@ def test_browser_downloads_the_chart_as_png_and_svg(server: str, page: Any, tmp_
     assert_no_error_box(page)
 
 
+def share_link(page: Any) -> Any:
+    """The link at the end of the race that holds the page's settings."""
+    return page.get_by_test_id("stMarkdown").locator("a[href*='?']").last
+
+
 def test_browser_link_follows_a_race_control(server: str, page: Any) -> None:
     """A race control reruns only its fragment; the link at its end must still follow it."""
     open_app(page, f"{server}/?fwd.activation=tanh")
-    link = page.get_by_test_id("stCode").last
-    assert "fwd.activation=tanh" in link.inner_text()
+    link = share_link(page)
+    assert link.inner_text() == "this link"
+    href = link.get_attribute("href")
+    assert href.startswith(server) and href.endswith("?fwd.activation=tanh")
     page.get_by_role("button", name="He Fig. 3 · 30 layers").click()  # sets the race's controls
     page.wait_for_url(re.compile(r"race\.layers=30"), timeout=CHART_SECONDS)
-    sync_api.expect(link).to_contain_text("race.layers=30", timeout=CHART_SECONDS)
-    assert "fwd.activation=tanh" in link.inner_text()
+    sync_api.expect(link).to_have_attribute("href", re.compile(r"race\.layers=30"))
+    assert "fwd.activation=tanh" in link.get_attribute("href")
+    assert_no_error_box(page)
+
+
+def test_browser_expanders_draw_their_content_when_opened(server: str, page: Any) -> None:
+    """Closed, the code and the prose are not drawn (they would delay the first chart);
+    opened, they come at once, and a race's results survive the opening."""
+    open_app(page, server)
+    assert page.get_by_test_id("stCode").count() == 0
+    page.get_by_text("Same init in PyTorch / Keras").click()
+    sync_api.expect(page.get_by_test_id("stCode")).to_have_count(2, timeout=CHART_SECONDS)
+    assert "torch.nn.init" in page.get_by_test_id("stCode").first.inner_text()
+    page.get_by_text("About: what this shows, and why").click()
+    page.get_by_text("Glorot", exact=False).first.wait_for(timeout=CHART_SECONDS)
     assert_no_error_box(page)
 
 
@@ -371,7 +391,7 @@ def test_browser_page_in_chinese_and_japanese_runs_the_race(
         say("Layer {n}").split("{n}")[0]
         in page.get_by_test_id("stVegaLiteChart").first.inner_text()
     )
-    assert f"lang={lang}" in page.get_by_test_id("stCode").last.inner_text()
+    assert f"lang={lang}" in share_link(page).get_attribute("href")
     assert page.get_by_text("Training race on MNIST").count() == 0, "no English heading left"
     assert_no_error_box(page)
     save_full_page(page, *(d / f"screenshot-{lang}.png" for d in (*SCREENSHOTS, tmp_path)))

@@ -211,7 +211,8 @@ def test_config_link_shows_the_query_without_a_browser_url() -> None:
     at.run()
     assert not at.exception
     assert at.slider(key="bars").value == 7
-    assert [c.value for c in at.code] == ["?bars=7"]
+    (sentence,) = [m.value for m in at.markdown]
+    assert "[this link](<?bars=7>)" in sentence
 
 
 def _has_cjk_font() -> bool:

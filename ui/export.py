@@ -117,9 +117,16 @@ def page_link(base_url: str | None, params: Mapping[str, Sequence[str]]) -> str:
 
 
 def config_link() -> None:
-    """The current page's full URL, which holds every widget's value, with a copy button.
+    """A sentence offering the current page's full URL, which holds every widget's value, as
+    a link to open or copy. A link rather than a code block with a copy button: the page's
+    first code block has the browser load and set up a syntax highlighter, half a second of
+    its time before the first chart is drawn (measured in headless Chromium).
 
     Call it after the widgets: a widget drops a value it rejects from the URL as it runs.
     """
     params = {key: st.query_params.get_all(key) for key in st.query_params}
-    st.code(page_link(st.context.url, params), language=None, wrap_lines=True)
+    link = page_link(st.context.url, params)
+    st.markdown(
+        _("**Share these settings:** [this link](<{link}>) reopens the page as it is set now.")
+        .format(link=link)
+    )  # fmt: skip
