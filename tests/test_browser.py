@@ -305,14 +305,19 @@ def test_browser_link_follows_a_race_control(server: str, page: Any) -> None:
 
 def test_browser_expanders_draw_their_content_when_opened(server: str, page: Any) -> None:
     """Closed, the code and the prose are not drawn (they would delay the first chart);
-    opened, they come at once, and a race's results survive the opening."""
-    open_app(page, server)
+    opened, they come at once. Opened while a race trains, one fills once the race has
+    finished (its rerun waits for it), and the race is not stopped."""
+    open_app(page, f"{server}/?race.iterations=1000")
     assert page.get_by_test_id("stCode").count() == 0
     page.get_by_text("Same init in PyTorch / Keras").click()
     sync_api.expect(page.get_by_test_id("stCode")).to_have_count(2, timeout=CHART_SECONDS)
     assert "torch.nn.init" in page.get_by_test_id("stCode").first.inner_text()
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Training: step", exact=False).wait_for(timeout=CHART_SECONDS)
     page.get_by_text("About: what this shows, and why").click()
-    page.get_by_text("Glorot", exact=False).first.wait_for(timeout=CHART_SECONDS)
+    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+    page.get_by_text("What the experiment shows.", exact=False).wait_for(timeout=CHART_SECONDS)
+    assert page.get_by_text("Stopped at step", exact=False).count() == 0
     assert_no_error_box(page)
 
 
