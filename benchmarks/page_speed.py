@@ -43,6 +43,7 @@ from tests.live_server import (  # noqa: E402 (the project's root is on the path
     CHROMIUM_ARGS,
     peak_memory_kib,
     streamlit_server,
+    wait_for_idle,
 )
 
 VIEWPORT = {"width": 1400, "height": 900}
@@ -67,6 +68,7 @@ def open_page(page: Any, url: str) -> float:
 def move_layers_slider(page: Any, layers: int) -> float:
     """Seconds from pressing → on "Hidden layers" (now at `layers`) to a chart of layer
     `layers` + 1."""
+    wait_for_idle(page, CHART_MS)  # the run started by the last move, or by the page's width
     slider = page.get_by_test_id("stSidebar").get_by_role("slider").first
     slider.focus()
     histograms = charts(page).first

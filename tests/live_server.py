@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
@@ -86,3 +87,12 @@ def streamlit_server(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def wait_for_idle(page: Any, timeout_ms: int = 60_000) -> None:
+    """Wait until the page's script has stopped running (the run a new width starts right
+    after a load included): a key pressed meanwhile may land on a widget about to be redrawn."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=timeout_ms
+    )

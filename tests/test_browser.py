@@ -127,10 +127,7 @@ def open_app(page: Any, url: str) -> float:
 
 
 def wait_for_idle(page: Any) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-        timeout=CHART_SECONDS
-    )
+    live_server.wait_for_idle(page, CHART_SECONDS)
 
 
 def wait_until_it_fits(page: Any) -> None:
