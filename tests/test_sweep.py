@@ -78,8 +78,11 @@ def test_depth_sweep_bad_input_names_valid_choices(kwargs: dict[str, object], me
         ({"scales": [1.0] * 10_001}, "at most 10,000 numbers"),
         ({"max_depth": 10**9}, "max_depth must be an integer >= 1 and <= 10,000"),
         ({"width": 10**30}, "width must be an integer >= 1 and <= 536,870,912"),
-        ({"width": 3000, "n_samples": 3000}, r"2 × len\(scales\) × n_samples × width"),
-        ({"max_depth": 10_000, "width": 500}, r"len\(scales\) × max_depth × n_samples × width²"),
+        ({"width": 3000, "n_samples": 3000}, r"max_depth × \(2 × width² \+ 4 × n_samples"),
+        (
+            {"scales": [1.0] * 10_000, "max_depth": 1000},
+            r"len\(scales\) × max_depth × n_samples × width²",
+        ),
         ({"seed": "0"}, "seed must be an integer"),
     ],
 )

@@ -2,15 +2,11 @@
 
 Weights are W ~ N(0, σ²/n): σ = 1 is LeCun's 1/√n (the book's "Xavier"), σ = √2 is He's, and
 σ = 5/3 is the tanh gain PyTorch recommends. One forward pass per σ gives the std at every
-depth at once, and all σ run as one batched product per layer (float32, float64 statistics), so a
-full map takes well under a second.
-
-Why not `core.network.mlp.forward`: the σ grid as a stack of networks there (one matrix per σ,
-in chunks of 4 to 44 σ, the same draws) gives the same map (2e-7 apart where it is ordered) but
-took 580-640 ms against 280-330 ms here (ReLU, width 100, depth 50, 200 samples, one BLAS
-thread), and 800 ms with one draw per σ: per layer it makes a product per σ on inputs with a
-ones column, copies f(z) into them and keeps every layer, where this loop makes one product of
-the shared W.
+depth at once: the network's own pass (`core.network.mlp.forward`, a stack of one network with
+f after every layer), in float32 with float64 statistics. The weights are drawn once, at σ = 1,
+and scaled for every σ in place (common random numbers: the map's columns differ by σ alone),
+and each pass writes into the same buffers: a full map of 44 σ takes about half a second
+(ELU, whose exp is slower, about one).
 
 References: He et al. 2015, arXiv:1502.01852 (§2.2); Poole et al. 2016, arXiv:1606.05340
 (the ordered and chaotic phases this map shows for tanh).
@@ -26,7 +22,8 @@ from types import MappingProxyType
 import numpy as np
 
 from core.network.activations import get_activation
-from core.network.initializers import MAX_STD, MIN_STD
+from core.network.initializers import MAX_STD, MIN_STD, normal_std
+from core.network.mlp import empty_cache, forward, init_mlp
 from core.types import FloatArray
 from core.validation import (
     MAX_LAYERS,
@@ -74,7 +71,7 @@ def depth_sweep(
     x (n_samples, width) ~ N(0, 1); z = a @ W with W ~ N(0, σ²/width), a = f(z), zero bias.
     Default scales: 41 values from 0.25 to 4, evenly spaced on a log axis, plus the marked ones.
     Each σ lies from 1e-30 to 1e38, in the order given. The work is bounded (see
-    `core.validation`): 2 × σ's × n_samples × width values and
+    `core.validation`): max_depth × (2 × width² + 4 × n_samples × width) values and
     σ's × max_depth × n_samples × width² multiply-adds.
     """
     act = get_activation(activation)
@@ -86,12 +83,12 @@ def depth_sweep(
         scales = np.union1d(np.geomspace(0.25, 4.0, 41), list(MARKED_SCALES.values()))
     sigma = _checked_scales(scales)
     n_scales = len(sigma)
-    check_budget(
-        2 * n_scales * n_samples * width + width * width,
+    check_budget(  # the weights and their draw; the pass's buffers and every layer's a
+        max_depth * (2 * width * width + 4 * n_samples * width),
         MAX_VALUES,
         what="values to hold",
-        formula="2 × len(scales) × n_samples × width + width²",
-        arguments="scales list, n_samples or width",
+        formula="max_depth × (2 × width² + 4 × n_samples × width)",
+        arguments="max_depth, n_samples or width",
     )
     check_budget(
         n_scales * max_depth * n_samples * width * width,
@@ -102,18 +99,25 @@ def depth_sweep(
     )
 
     data_ss, init_ss = np.random.SeedSequence(seed).spawn(2)
-    init_rng = np.random.default_rng(init_ss)
-    a = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=np.float32)
-    weight_scale = (sigma / math.sqrt(width)).astype(np.float32)[:, None, None]  # (S, 1, 1)
-    stds = np.empty((len(sigma), max_depth))
+    x = np.random.default_rng(data_ss).standard_normal((n_samples, width), dtype=np.float32)
+    net = init_mlp(
+        [np.random.default_rng(init_ss)],
+        [normal_std(1 / math.sqrt(width))],  # σ = 1
+        (width,) * (max_depth + 1),
+        act,
+        np.float32,
+        linear_output=False,
+    )
+    drawn = net.flat.copy()  # zero bias: scaling the whole vector scales W alone
+    cache = empty_cache(net, n_samples, np.float32)
+    layers = np.empty((max_depth, 1, n_samples, width), dtype=np.float32)  # every layer's a
+    stds = np.empty((n_scales, max_depth))
     with np.errstate(over="ignore", invalid="ignore"):
-        for depth in range(max_depth):
-            # The same standard-normal draws for every σ (common random numbers), scaled.
-            w = init_rng.standard_normal((width, width), dtype=np.float32)
-            z = np.matmul(a, w)  # (n, w) for the shared input, then (S, n, w)
-            z = z * weight_scale if depth == 0 else np.multiply(z, weight_scale, out=z)
-            a = act.fn(z)
-            stds[:, depth] = a.std(axis=(1, 2), dtype=np.float64)
+        for i, scale in enumerate(sigma):
+            np.multiply(drawn, np.float32(scale), out=net.flat)
+            forward(net, x, out=cache)
+            np.stack(cache.a, out=layers)
+            stds[i] = layers.std(axis=(1, 2, 3), dtype=np.float64)
     stds[~np.isfinite(stds)] = np.inf
     return DepthSweep(act.name, sigma, np.arange(1, max_depth + 1, dtype=float), stds)
 
