@@ -289,6 +289,7 @@ def render_layer_details(view: ForwardView, width: int) -> None:
 
 
 @st.fragment
+@guarded("activations")  # a fragment's own rerun is outside the section's guard
 def render_frameworks(view: ForwardView) -> None:
     """The chosen initializer as PyTorch and Keras calls, and the traps in translating it,
     drawn once the reader opens them (a fragment: opening them reruns only this)."""

@@ -265,6 +265,24 @@ def test_app_opened_expanders_draw_their_content(at: AppTest) -> None:
     assert len(at.code) == 0 and len(at.table) == 1, "closing one leaves the others open"
 
 
+def test_app_failing_expander_shows_the_apps_words_and_the_page_goes_on(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An expander is a fragment: its own rerun is guarded like the section around it."""
+
+    def broken() -> list[str]:
+        raise RuntimeError("/srv/secret/path.py exploded")
+
+    monkeypatch.setattr(text, "pitfalls", broken)
+    open_expanders(at).run()
+    assert not at.exception
+    assert REFUSED not in texts(at.error)
+    assert "/srv/secret" not in texts(at.error) + texts(at.markdown)
+    assert len([e for e in at.error if "activations" in e.value]) == 1
+    assert at.button(key="train"), "the race below still works"
+    assert len(at.table) == 1, "the other expanders still draw"
+
+
 def test_app_shows_the_chosen_initializers_pytorch_and_keras_calls(at: AppTest) -> None:
     at.query_params.update({"fwd.activation": "relu", "fwd.init": "he_normal"})
     open_expanders(at).run()
