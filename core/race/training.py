@@ -184,19 +184,18 @@ def train_compare(
         telemetry=telemetry,
         processes=processes,
         progress_every=progress_every,
-        workers=workers,
         optimizer=optimizer,
         lr=lr,
         on_progress=on_progress,
         data=data,
     )
+    n_workers = _worker_count(workers)
     if data is None:
         from core.data.mnist import load_mnist  # deferred: only a run without data needs the loader
 
         data = load_mnist()
 
     checkpoints = np.unique([0, *range(progress_every, iterations, progress_every), iterations])
-    n_workers = workers if workers is not None else default_workers()
     plan = _plan(len(inits) * seeds, n_workers, batch_size=batch_size, batch_norm=batch_norm)
     workers_ = Workers.take(sum(members for _, members in plan), processes=processes)
     run = _Run(
@@ -262,7 +261,6 @@ def _check_settings(
     telemetry: bool,
     processes: bool,
     progress_every: int,
-    workers: int | None,
     optimizer: str,
     lr: float,
     on_progress: object,
@@ -285,8 +283,6 @@ def _check_settings(
     check_bool("telemetry", telemetry)
     check_bool("processes", processes)
     check_int("progress_every", progress_every, low=1)
-    if workers is not None:
-        check_int("workers", workers, low=1)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_positive("lr", lr)
     if on_progress is not None and not callable(on_progress):
@@ -475,9 +471,15 @@ def start_race_workers(workers: int | None = None) -> None:
     """Start the worker processes that `train_compare(..., workers=workers)` will take, and
     return at once: where a race is likely soon (a page that offers one), the race then does
     not wait for them to start."""
-    if workers is not None:
-        check_int("workers", workers, low=1)
-    start_workers(workers if workers is not None else default_workers())
+    start_workers(_worker_count(workers))
+
+
+def _worker_count(workers: int | None) -> int:
+    """`workers`, checked, or the default where it is None."""
+    if workers is None:
+        return default_workers()
+    check_int("workers", workers, low=1)
+    return workers
 
 
 @dataclass(eq=False)
