@@ -20,10 +20,13 @@ import streamlit as st
 from ui import charts
 from ui.compute import cached_forward_view
 from ui.config import DEFAULT_FORWARD
+from ui.labels import activation_label
 
 st.set_page_config(page_title="Init Lab: the first chart alone", layout="wide")
 view = cached_forward_view(DEFAULT_FORWARD)
 chart = charts.histogram_chart(
-    view.histograms, x_title=f"{DEFAULT_FORWARD.activation} output", x_domain=view.x_domain
+    view.histograms,
+    x_title=f"{activation_label(DEFAULT_FORWARD.activation)} output",
+    x_domain=view.x_domain,
 )
 st.altair_chart(chart, width="content")

@@ -91,13 +91,13 @@ def race(page: Any) -> float:
 CORE_RACE = """
 import time, core
 from ui.config import DEFAULT_TRAIN
-from ui.training import REPORTS_PER_RUN
+from ui.training import progress_every
 core.start_race_workers()
 data = core.load_sample()
 time.sleep(1)
 start = time.perf_counter()
 core.train_compare(**DEFAULT_TRAIN.train_compare_kwargs(), data=data,
-                   progress_every=max(1, DEFAULT_TRAIN.iterations // REPORTS_PER_RUN))
+                   progress_every=progress_every(DEFAULT_TRAIN))
 print(time.perf_counter() - start)
 """
 

@@ -68,6 +68,12 @@ def stored_run() -> TrainRun | None:
     return st.session_state.get(RUN_KEY)
 
 
+def progress_every(cfg: TrainConfig) -> int:
+    """Steps between two of the race's reports (and telemetry checkpoints): about
+    `REPORTS_PER_RUN` a race."""
+    return max(1, cfg.iterations // REPORTS_PER_RUN)
+
+
 def progress_text(step: int, iterations: int, elapsed: float) -> str:
     return _("Training: step {step} of {iterations} · {seconds} s").format(
         step=f"{step:,}", iterations=f"{iterations:,}", seconds=f"{elapsed:.1f}"
@@ -130,7 +136,7 @@ def _train(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun
         **cfg.train_compare_kwargs(),  # type: ignore[arg-type]
         data=data,
         on_progress=on_progress,
-        progress_every=max(1, cfg.iterations // REPORTS_PER_RUN),
+        progress_every=progress_every(cfg),
     )
     progress.empty()
     run = TrainRun(
