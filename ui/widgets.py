@@ -1,4 +1,5 @@
-"""The settings table's rows as Streamlit widgets: one function draws any of them.
+"""The settings table's rows as Streamlit widgets: one function draws any of them; and the
+expanders whose open or closed state is a widget too (`lazy_expander`), which are not settings.
 
 A widget's value lives in session state under its key (seeded from the URL or the default by
 `ui.url_state`). Each widget is also given that value as its default: a browser that builds a
