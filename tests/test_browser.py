@@ -122,12 +122,8 @@ def open_app(page: Any, url: str) -> float:
     page.goto(url, wait_until="networkidle")
     first_chart(page).wait_for(timeout=CHART_SECONDS)
     seconds = time.perf_counter() - start
-    wait_for_idle(page)
-    return seconds
-
-
-def wait_for_idle(page: Any) -> None:
     live_server.wait_for_idle(page, CHART_SECONDS)
+    return seconds
 
 
 def wait_until_it_fits(page: Any) -> None:
