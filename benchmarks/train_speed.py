@@ -227,7 +227,8 @@ def _stack(sizes: tuple[int, ...], batch: int) -> tuple[MLP, Cache, Grads]:
 
 def _phases(data: core.Dataset, sizes: tuple[int, ...], batch: int, steps: int) -> dict:
     """Seconds per step of each phase of one worker's step, as `core.race.training` runs it (the
-    same calls on the same buffers; best of five rounds, against a busy machine's noise)."""
+    same calls on the same buffers; median of five rounds, as the races are medians: a best
+    round against a median race had put a millisecond a step into "the rest")."""
     mlp, cache, grads = _stack(sizes, batch)
     opt = make_optimizer("sgd", LR)
     rng = np.random.default_rng(0)
@@ -253,7 +254,7 @@ def _phases(data: core.Dataset, sizes: tuple[int, ...], batch: int, steps: int) 
             for name, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
                 spent[name] += dt
         rounds.append({name: dt / steps for name, dt in spent.items()})
-    return {name: min(r[name] for r in rounds) for name in rounds[0]}
+    return {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
 
 
 def _gemms(mlp: MLP, cache: Cache, grads: Grads) -> None:
@@ -273,16 +274,16 @@ def _gemms(mlp: MLP, cache: Cache, grads: Grads) -> None:
 
 
 def gemm_seconds(steps: int) -> float:
-    """Seconds per step of one worker's GEMMs alone (best of five rounds)."""
+    """Seconds per step of one worker's GEMMs alone (median of five rounds)."""
     mlp, cache, grads = _stack(SIZES, BATCH)
     forward(mlp, cache.x, out=cache)
-    best = float("inf")
+    rounds = []
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(steps):
             _gemms(mlp, cache, grads)
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+        rounds.append((time.perf_counter() - start) / steps)
+    return statistics.median(rounds)
 
 
 def step_breakdown(data: core.Dataset, steps: int) -> dict[str, object]:
