@@ -10,7 +10,8 @@ alternate so that a busy machine slows each alike:
 - the sgemm rate on one and two threads, and W's FLOP bound at the two-thread rate;
 - where one step's time goes (GEMMs, elementwise work, call overhead), measured on W's own
   shapes; what the race adds to it (checkpoints, scoring); and what the split over two worker
-  processes costs (W's 3 networks go 2 + 1; a batch split by rows, as one network's is, would
+  processes costs (W's 3 networks go 2 + 1, then 1 + 1 from the halfway step, when the first
+  worker hands a network over: 1 1/2 each; a batch split by rows, as one network's is, would
   add two meetings a step).
 
 With --busy, W also runs beside a CPU-bound process (a Python busy loop) competing for one of
@@ -468,8 +469,8 @@ def print_breakdown(
         print(f"    {name:36}{seconds / iterations * 1e3:7.3f}  ({seconds:.3f} s a race)")
     rest = one - step - sum(extras.values()) / iterations
     print(f"    the rest (reports, bookkeeping, noise){rest * 1e3:7.3f}")
-    print(f"  2 workers, 2 + 1 networks: 2/3 of it   {one * 2 / 3 * 1e3:7.3f}")
-    print(f"    plus the split (calls not cut by 2/3){(two - one * 2 / 3) * 1e3:7.3f}")
+    print(f"  2 workers, 1 1/2 networks each: half   {one / 2 * 1e3:7.3f}")
+    print(f"    plus the split (calls not halved)   {(two - one / 2) * 1e3:7.3f}")
     print(f"  a rows split would add two meetings    {2 * meeting * 1e3:7.3f}  (2 processes)")
     print(
         f"  GEMMs alone: {flops / float(parts['GEMMs']):.0f} GFLOP/s on one thread; "

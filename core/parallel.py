@@ -143,6 +143,27 @@ class Meeting:
         if self._broken:
             raise threading.BrokenBarrierError
 
+    def give(self, party: int) -> None:
+        """One way, for two parties: let the other party's `take` return, now or when it
+        comes, without waiting for it."""
+        other = 1 - party
+        with self._mutex:
+            if self._broken:
+                return
+            if other in self._waiting:
+                self._waiting.remove(other)
+            self._gates[other].release()
+
+    def take(self, party: int) -> None:
+        """Wait for the other party's `give`."""
+        with self._mutex:
+            if self._broken:
+                raise threading.BrokenBarrierError
+            self._waiting.append(party)
+        self._gates[party].acquire()
+        if self._broken:
+            raise threading.BrokenBarrierError
+
     def abort(self) -> None:
         with self._mutex:
             self._broken = True
@@ -162,10 +183,12 @@ class StepCounter:
         self._changed = threading.Condition()
 
     def advance(self, job: int, step: int) -> bool:
-        """Record that `job` finished `step`; False means: stop now."""
-        self.done[job] = step
-        if step % self.report_every == 0:
-            self.wake()
+        """Record that `job` finished `step` (the same step may come again: a job that waits
+        for another's network); False means: stop now."""
+        if step != self.done[job]:
+            self.done[job] = step
+            if step % self.report_every == 0:
+                self.wake()
         return not self.stopped.is_set()
 
     def wake(self) -> None:

@@ -1,6 +1,7 @@
 """BLAS threads: importing core changes nothing, and core's one-thread limit lasts exactly as
 long as its own work (two concurrent races included). Each check runs in a fresh interpreter,
-so that what this test process has already imported or limited cannot decide the outcome."""
+so that what this test process has already imported or limited cannot decide the outcome.
+Then the meetings where a race's workers, threads or processes, wait for one another."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
 
 from core.parallel import Meeting
 
@@ -190,3 +196,45 @@ def test_aborted_meeting_releases_the_waiting_and_refuses_later_arrivals() -> No
     except threading.BrokenBarrierError:
         outcome.append("refused")
     assert outcome == ["released", "refused"]
+
+
+def _two_party_meetings() -> list[object]:
+    from core.race.procs import ProcessMeeting
+
+    return [Meeting(2), ProcessMeeting(2, np.zeros(1, dtype=np.uint8))]
+
+
+@pytest.mark.parametrize("meeting", _two_party_meetings(), ids=["threads", "processes"])
+def test_a_one_way_meeting_holds_the_taker_until_the_giver_has_been(meeting: Any) -> None:
+    """`give` never waits; `take` returns once a `give` came, before or after it."""
+    meeting.give(0)
+    meeting.take(1)  # the give came first: at once
+    taken: list[float] = []
+    t = threading.Thread(target=lambda: (meeting.take(1), taken.append(time.perf_counter())))
+    t.start()
+    time.sleep(0.2)
+    assert not taken  # no give yet
+    given = time.perf_counter()
+    meeting.give(0)
+    t.join(timeout=60)
+    assert taken and taken[0] >= given
+
+
+@pytest.mark.parametrize("meeting", _two_party_meetings(), ids=["threads", "processes"])
+def test_an_aborted_one_way_meeting_releases_the_taker(meeting: Any) -> None:
+    outcome: list[str] = []
+
+    def takes() -> None:
+        try:
+            meeting.take(1)
+        except threading.BrokenBarrierError:
+            outcome.append("released")
+
+    t = threading.Thread(target=takes)
+    t.start()
+    time.sleep(0.2)
+    meeting.abort()
+    t.join(timeout=60)
+    assert outcome == ["released"]
+    with pytest.raises(threading.BrokenBarrierError):
+        meeting.take(1)

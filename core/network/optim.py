@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -21,7 +21,18 @@ from core.validation import check_choice, check_positive
 
 
 class Optimizer(Protocol):
+    """`state()` is what it carries from one step to the next, arrays shaped like the
+    parameters (`CARRIED` of them per parameter array); `resume` takes such arrays, in place,
+    with the number of steps taken: a network that moves to another worker mid-race takes its
+    optimizer's state along."""
+
+    CARRIED: ClassVar[int]
+
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None: ...
+
+    def state(self) -> list[FloatArray]: ...
+
+    def resume(self, state: Sequence[FloatArray], steps: int) -> None: ...
 
 
 @dataclass(eq=False)
@@ -29,11 +40,18 @@ class SGD:
     """W ← W − lr·dW."""
 
     lr: float
+    CARRIED: ClassVar[int] = 0
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         for p, g in zip(params, grads, strict=True):
             g *= self.lr  # the gradient is not needed after the step: scale it in place
             p -= g
+
+    def state(self) -> list[FloatArray]:
+        return []
+
+    def resume(self, state: Sequence[FloatArray], steps: int) -> None:
+        pass
 
 
 @dataclass(eq=False)
@@ -43,6 +61,7 @@ class Momentum:
     lr: float
     momentum: float = 0.9
     velocity: list[FloatArray] = field(default_factory=list)
+    CARRIED: ClassVar[int] = 1
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         if not self.velocity:
@@ -52,6 +71,12 @@ class Momentum:
             g *= self.lr
             v -= g
             p += v
+
+    def state(self) -> list[FloatArray]:
+        return list(self.velocity)
+
+    def resume(self, state: Sequence[FloatArray], steps: int) -> None:
+        self.velocity = list(state)
 
 
 @dataclass(eq=False)
@@ -66,6 +91,7 @@ class Adam:
     t: int = 0
     m: list[FloatArray] = field(default_factory=list)
     v: list[FloatArray] = field(default_factory=list)
+    CARRIED: ClassVar[int] = 2
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         if not self.m:
@@ -77,6 +103,13 @@ class Adam:
             m += (1 - self.beta1) * (g - m)
             v += (1 - self.beta2) * (g * g - v)
             p -= (self.lr * correction) * m / (np.sqrt(v) + self.eps)
+
+    def state(self) -> list[FloatArray]:
+        return [*self.m, *self.v]
+
+    def resume(self, state: Sequence[FloatArray], steps: int) -> None:
+        half = len(state) // 2
+        self.m, self.v, self.t = list(state[:half]), list(state[half:]), steps
 
 
 OPTIMIZERS: Mapping[str, Callable[..., Optimizer]] = MappingProxyType(

@@ -116,6 +116,20 @@ class ProcessMeeting:
         if self._broken[0]:
             raise threading.BrokenBarrierError
 
+    def give(self, party: int) -> None:
+        """One way, for two parties: let the other party's `take` return, now or when it
+        comes, without waiting for it."""
+        if not self._broken[0]:
+            os.write(self._writes[1 - party], b"\0")
+
+    def take(self, party: int) -> None:
+        """Wait for the other party's `give`."""
+        if self._broken[0]:
+            raise threading.BrokenBarrierError
+        self._take(party)
+        if self._broken[0]:
+            raise threading.BrokenBarrierError
+
     def _take(self, party: int) -> None:
         """Take one token from `party`'s pipe, sleeping until there is one."""
         fd = self._reads[party]
@@ -152,9 +166,11 @@ class _RemoteCounter:
 
     def __init__(self, conn: multiprocessing.connection.Connection, stop: np.ndarray, every: int):
         self._conn, self._stop, self._every = conn, stop, every
+        self._sent = 0  # the last step reported
 
     def advance(self, job: int, step: int) -> bool:
-        if step % self._every == 0:
+        if step % self._every == 0 and step != self._sent:
+            self._sent = step
             self._conn.send(("step", step))
         return not self._stop[0]
 
