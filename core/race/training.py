@@ -690,7 +690,8 @@ def _halves(
 
 def _hand_over(run: _Run, source: _Team, receiver: _Team, *, half: int) -> None:
     """From step `half` + 1, `source`'s worker trains its networks but the last, and
-    `receiver`'s worker, once its own are done, the last one."""
+    `receiver`'s worker, once its own are done, the last one. (The two new teams are drawn
+    like any team, and the handover writes over their draw: one way to make a team.)"""
     kept, given = source.nets[:-1], source.nets[-1:]
     keep = _make_team(run, kept, 1, first=half + 1)
     take = _make_team(run, given, 1, first=half + 1)
@@ -715,6 +716,7 @@ def _make_team(run: _Run, group: IntArray, members: int, *, first: int = 1) -> _
     memory = run.memory
     mlp = moved_to(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype))
     rows = _slices(run.batch_size, members)
+    carried_shape = (OPTIMIZERS[run.optimizer].CARRIED, mlp.flat.size)
     recorder = None
     if run.telemetry is not None:
         recorder = Recorder(run.telemetry, group, mlp, rows, memory)
@@ -732,9 +734,7 @@ def _make_team(run: _Run, group: IntArray, members: int, *, first: int = 1) -> _
         meeting=Meeting(members) if members > 1 else None,
         recorder=recorder,
         first=first,
-        carried=None
-        if first == 1
-        else memory.full((OPTIMIZERS[run.optimizer].CARRIED, mlp.flat.size), 0, mlp.flat.dtype),
+        carried=None if first == 1 else memory.full(carried_shape, 0, mlp.flat.dtype),
     )
 
 
