@@ -51,6 +51,30 @@ def test_app_race_draws_the_three_views_inside_it(raced: AppTest) -> None:
     assert {"initlab-update-ratio.png", "initlab-heat-layer-4.csv"} <= names
 
 
+def test_app_race_draws_the_views_inside_it_while_it_trains(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A race longer than the views' interval draws them while it trains, from the
+    checkpoints so far (the page's race is made to last that long by an interval of 0)."""
+    from ui import training
+
+    drawn: list[tuple[bool, int]] = []
+    real = training.render_inside
+
+    def spy(telemetry: Any, *args: Any, live: bool = False, **kwargs: Any) -> None:
+        drawn.append((live, min(len(t.steps) for t in telemetry.values())))
+        real(telemetry, *args, live=live, **kwargs)
+
+    monkeypatch.setattr(training, "INSIDE_REDRAW_SECONDS", 0.0)
+    monkeypatch.setattr(training, "render_inside", spy)
+    at.run()
+    train(at, iterations=40)
+    assert_clean(at)
+    live = [checkpoints for is_live, checkpoints in drawn if is_live]
+    assert live and live == sorted(live) and live[0] < live[-1]
+    assert set(inside_charts(at)) == {"ratio", "layers", "heat"}
+
+
 @pytest.mark.slow
 def test_app_inside_controls_change_the_views(at: AppTest) -> None:
     at.run()
