@@ -174,6 +174,30 @@ def test_a_killed_worker_fails_the_race_readably(
     assert all(steps == (None,) for steps in result.diverged_at.values())
 
 
+@pytest.mark.parametrize("victim", [0, 1], ids=["first worker", "second worker"])
+def test_a_worker_killed_at_the_handover_fails_the_race_readably(
+    tiny: Dataset, warm_pool: procs.WorkerPool, victim: int
+) -> None:
+    """The book's 3 networks on 2 workers meet once, halfway, to hand a network over: a worker
+    killed as the race reaches that step, whichever it is, fails the race readably, and the
+    other is released whether it waits there or not."""
+    killed: list[int] = []
+
+    def kill_at_the_handover(progress: TrainProgress) -> None:
+        if progress.step >= progress.iterations // 2 and not killed:
+            killed.append(warm_pool.pids()[victim])
+            os.kill(killed[0], signal.SIGKILL)
+
+    start = time.monotonic()
+    with pytest.raises(procs.WorkerDied, match="exited with code -9"):
+        train_compare(
+            BOOK_RACE, iterations=4000, data=tiny, workers=2, on_progress=kill_at_the_handover,
+            progress_every=10,
+        )  # fmt: skip
+    assert time.monotonic() - start < 60
+    assert killed and not warm_pool._busy
+
+
 def test_workers_that_cannot_start_leave_the_race_to_threads(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch, fresh_pool: procs.WorkerPool
 ) -> None:
