@@ -149,53 +149,41 @@ def test_a_failing_worker_process_is_raised_not_hung(
     assert train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2).losses
 
 
+@pytest.mark.parametrize(
+    ("race", "iterations", "victim", "share"),
+    [(ONE_NETWORK, 50_000, 0, 0.0), (BOOK_RACE, 4000, 0, 0.5), (BOOK_RACE, 4000, 1, 0.5)],
+    ids=["rows split, at once", "at the handover, first", "at the handover, second"],
+)
 def test_a_killed_worker_fails_the_race_readably(
-    tiny: Dataset, warm_pool: procs.WorkerPool
+    tiny: Dataset,
+    warm_pool: procs.WorkerPool,
+    race: list[str],
+    iterations: int,
+    victim: int,
+    share: float,
 ) -> None:
-    """A worker killed mid-race: `WorkerDied` names it, the other one is released from
-    their meeting, the dead one is reaped, and the next race starts a new one."""
+    """A worker killed once the race has passed `share` of its steps: `WorkerDied` names it,
+    the other one is released from their meeting (a rows split meets twice a step; the book's
+    3 networks once, halfway, to hand a network over, whichever worker dies there), the dead
+    one is reaped, and the next race starts a new one."""
     killed: list[int] = []
 
     def kill_one(progress: TrainProgress) -> None:
-        if not killed:
-            killed.append(warm_pool.pids()[0])
-            os.kill(killed[0], signal.SIGKILL)
-
-    start = time.monotonic()
-    with pytest.raises(procs.WorkerDied, match="exited with code -9"):
-        train_compare(
-            ONE_NETWORK, iterations=50_000, data=tiny, workers=2, on_progress=kill_one,
-            progress_every=10,
-        )  # fmt: skip
-    assert time.monotonic() - start < 30
-    assert killed[0] not in warm_pool.pids()
-    assert not warm_pool._busy
-    result = train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2)
-    assert all(steps == (None,) for steps in result.diverged_at.values())
-
-
-@pytest.mark.parametrize("victim", [0, 1], ids=["first worker", "second worker"])
-def test_a_worker_killed_at_the_handover_fails_the_race_readably(
-    tiny: Dataset, warm_pool: procs.WorkerPool, victim: int
-) -> None:
-    """The book's 3 networks on 2 workers meet once, halfway, to hand a network over: a worker
-    killed as the race reaches that step, whichever it is, fails the race readably, and the
-    other is released whether it waits there or not."""
-    killed: list[int] = []
-
-    def kill_at_the_handover(progress: TrainProgress) -> None:
-        if progress.step >= progress.iterations // 2 and not killed:
+        if progress.step >= share * progress.iterations and not killed:
             killed.append(warm_pool.pids()[victim])
             os.kill(killed[0], signal.SIGKILL)
 
     start = time.monotonic()
     with pytest.raises(procs.WorkerDied, match="exited with code -9"):
         train_compare(
-            BOOK_RACE, iterations=4000, data=tiny, workers=2, on_progress=kill_at_the_handover,
+            race, iterations=iterations, data=tiny, workers=2, on_progress=kill_one,
             progress_every=10,
         )  # fmt: skip
     assert time.monotonic() - start < 60
-    assert killed and not warm_pool._busy
+    assert killed[0] not in warm_pool.pids()
+    assert not warm_pool._busy
+    result = train_compare(BOOK_RACE, iterations=5, data=tiny, workers=2)
+    assert all(steps == (None,) for steps in result.diverged_at.values())
 
 
 def test_workers_that_cannot_start_leave_the_race_to_threads(
