@@ -24,15 +24,15 @@ from ui.page_width import main_width
 
 RUN_KEY = "train_run"
 # The progress bar moves at most every second: each move starts the bar's half-second
-# animation, whose frames the browser draws on the cores the race trains on. At
-# every report (about every 0.12 s in the default race) the bar never stopped moving, and the
-# race took 10.6 s from click to table against 9.3 s with a move a second (medians of 3,
-# side by side on two cores; the browser's renderer used 7.3 against 5.2 CPU-s).
+# animation, whose frames the browser draws on the cores the race trains on. At every report
+# (about every 0.12 s in the default race) the bar never stopped moving, and the race took
+# 10.6 s from click to table against 9.3 s with a move a second (medians of 3, side by side
+# on two cores; the browser's renderer used 7.3 against 5.2 CPU-s).
 BAR_SECONDS = 1.0
-# The loss chart is redrawn at most every 2 s. Every redraw
-# is work for the server and the browser, which share the cores with the race's workers: in
-# the browser, the default race took about 20 % longer with a redraw every second than with
-# none (measured side by side on two cores).
+# The loss chart is redrawn at most every 2 s. Every redraw is work for the server and the
+# browser, which share the cores with the race's workers: in the browser, the default race
+# took about 20 % longer with a redraw every second than with none (measured side by side on
+# two cores).
 REDRAW_SECONDS = 2.0
 # The three views inside the race are far heavier for the browser (three faceted charts, the
 # heat map thousands of cells): drawn once the race has trained 8 s, then every 8 s, so that a
