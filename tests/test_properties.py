@@ -38,6 +38,7 @@ from core.network.initializers import (
     variance_scaling,
 )
 from core.network.losses import softmax_cross_entropy
+from core.validation import MAX_VALUES
 
 # Each property draws at most this many examples, so that the file adds seconds, not minutes.
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -529,6 +530,11 @@ FORWARD = {
     "n_samples": 5,
 }
 SWEEP = {"activation": "relu", "max_depth": 2, "width": 4, "n_samples": 5}
+# The most samples the σ × depth map takes at SWEEP's depth and width: its budget of values,
+# max_depth × (2 × width² + 4 × n_samples × width) ≤ MAX_VALUES, refuses any more.
+SWEEP_MAX_SAMPLES = (MAX_VALUES // SWEEP["max_depth"] - 2 * SWEEP["width"] ** 2) // (
+    4 * SWEEP["width"]
+)
 RACE = {
     "initializers": ["he_normal"],
     "iterations": 2,
@@ -559,7 +565,7 @@ CASES: list[Case] = [
     (core.depth_sweep, SWEEP, "activation", not_a_name, "activation"),
     (core.depth_sweep, SWEEP, "max_depth", int_out_of(1, 10_000), "max_depth"),
     (core.depth_sweep, SWEEP, "width", int_out_of(1, 10**5), "width"),
-    (core.depth_sweep, SWEEP, "n_samples", int_out_of(2, 10**7), "n_samples"),
+    (core.depth_sweep, SWEEP, "n_samples", int_out_of(2, SWEEP_MAX_SAMPLES), "n_samples"),
     (core.depth_sweep, SWEEP, "seed", int_out_of(0, 2**64 - 1), "seed"),
     (
         core.depth_sweep,
