@@ -306,6 +306,20 @@ def test_a_network_that_diverged_before_the_handover_stays_diverged(digits: Data
         np.testing.assert_allclose(two.losses[name], one.losses[name], rtol=1e-4)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.usefixtures("races_in_threads")  # where a warning in a worker reaches the test
+@pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "with a handover"])
+def test_networks_that_blow_up_raise_no_warning(digits: Dataset, workers: int) -> None:
+    """ELU at lr 0.3, batch 16: he_normal's loss blows up, and lecun_normal's test logits
+    overflow when it is scored. Both are reported as divergences, never as NumPy warnings."""
+    result = train_compare(
+        ["lecun_normal", "he_normal", "std_0.01"], activation="elu", lr=0.3, batch_size=16,
+        iterations=30, data=digits, workers=workers,
+    )  # fmt: skip
+    assert result.diverged_in["lecun_normal"] == ("test",)
+    assert result.diverged_in["he_normal"] == ("loss",)
+
+
 @pytest.mark.usefixtures("races_in_threads")
 def test_a_handover_that_fails_leaves_no_worker_waiting_for_it(
     tiny: Dataset, monkeypatch: pytest.MonkeyPatch

@@ -822,10 +822,10 @@ def _train_steps(
                 _count_units(run, team, mlp, member, checkpoint_index[step])
             if not counter.advance(job, min(step, floor)):
                 return False
-    if team.handover is not None:
-        team.handover.give(mlp, opt)
-    elif writer:
-        _score(run, group, mlp, alive)
+        if team.handover is not None:
+            team.handover.give(mlp, opt)
+        elif writer:  # scoring a network that blew up overflows too: no warning for it either
+            _score(run, group, mlp, alive)
     return True
 
 
