@@ -28,7 +28,6 @@ Medians over the rounds (and over every warm load and slider move) are printed.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,10 @@ from tests.live_server import (  # noqa: E402 (the project's root is on the path
     CHROMIUM,
     CHROMIUM_ARGS,
     peak_memory_kib,
+    run_caption,
     streamlit_server,
+    train_and_wait,
+    trained_seconds,
     wait_for_idle,
 )
 
@@ -83,13 +85,9 @@ def move_layers_slider(page: Any, layers: int) -> float:
 def race(page: Any) -> tuple[float, float]:
     """Seconds from the click on Train to the results table (the second data frame), and the
     race's training as the caption below the table gives it."""
-    start = time.perf_counter()
-    page.get_by_role("button", name="Train").click()
-    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=RACE_MS)
-    seconds = time.perf_counter() - start
-    caption = page.get_by_text(re.compile(r"networks trained together")).first.inner_text()
-    trained = re.search(r"in ([0-9.]+) s", caption)
-    return seconds, float(trained.group(1)) if trained else float("nan")
+    seconds = train_and_wait(page, RACE_MS)
+    trained = trained_seconds(run_caption(page))
+    return seconds, float("nan") if trained is None else trained
 
 
 # The default race as the page runs it, in a process of its own: the workers start ahead and

@@ -96,3 +96,28 @@ def wait_for_idle(page: Any, timeout_ms: int = 60_000) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
         timeout=timeout_ms
     )
+
+
+def results_table(page: Any) -> Any:
+    """A finished race's results table: the page's second data frame (the layer statistics
+    are the first)."""
+    return page.get_by_test_id("stDataFrame").nth(1)
+
+
+def train_and_wait(page: Any, timeout_ms: int = 300_000) -> float:
+    """Press Train and wait for the results table; return seconds."""
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    results_table(page).wait_for(timeout=timeout_ms)
+    return time.perf_counter() - start
+
+
+def run_caption(page: Any) -> str:
+    """The caption below a finished race's table: how many networks trained, in how long."""
+    return page.get_by_text(re.compile(r"networks trained together")).first.inner_text()
+
+
+def trained_seconds(caption: str) -> float | None:
+    """The race's training time as `run_caption` gives it (core's shared wall time)."""
+    found = re.search(r"in ([\d.]+) s", caption)
+    return float(found.group(1)) if found else None

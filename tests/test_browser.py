@@ -151,14 +151,6 @@ def select(page: Any, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def train_and_wait(page: Any) -> float:
-    """Press Train and wait for the results table (the second data frame); return seconds."""
-    start = time.perf_counter()
-    page.get_by_role("button", name="Train").click()
-    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
-    return time.perf_counter() - start
-
-
 def save_full_page(page: Any, *paths: Path) -> None:
     """Screenshot the whole app: its main area scrolls inside the window, so grow the window."""
     height = page.evaluate(
@@ -218,17 +210,13 @@ def loss_legend(page: Any) -> list[str]:
     return loss.locator("svg text").all_text_contents()
 
 
-def run_caption(page: Any) -> str:
-    return page.get_by_text(re.compile(r"networks trained together")).first.inner_text()
-
-
 def test_browser_short_training_run_draws_curves(server: str, page: Any, tmp_path: Path) -> None:
     open_app(page, f"{server}/?race.iterations=200")
-    train_and_wait(page)
+    live_server.train_and_wait(page, TRAIN_SECONDS)
     texts = loss_legend(page)
     for name in ("std_0.01", "lecun_normal", "he_normal"):
         assert core.INITIALIZERS[name].label in texts
-    assert "The 3 networks trained together" in run_caption(page)
+    assert "The 3 networks trained together" in live_server.run_caption(page)
     inside = page.get_by_text("Inside the race: what every layer does")
     inside.wait_for(timeout=CHART_SECONDS)
     charts = page.get_by_test_id("stVegaLiteChart")
@@ -243,14 +231,12 @@ def test_browser_short_training_run_draws_curves(server: str, page: Any, tmp_pat
 def test_browser_default_training_run(server: str, page: Any, tmp_path: Path) -> None:
     """The default race (2,000 iterations, 3 initializers) on the bundled sample, timed."""
     open_app(page, server)
-    seconds = train_and_wait(page)
-    caption = run_caption(page)
-    shared = re.search(r"in ([\d.]+) s", caption)
+    seconds = live_server.train_and_wait(page, TRAIN_SECONDS)
+    caption = live_server.run_caption(page)
+    shared = live_server.trained_seconds(caption)
     assert shared is not None, caption
     MEASUREMENTS["default training run (click to results table)"] = f"{seconds:.1f} s"
-    MEASUREMENTS["default training run (core's shared time, live redraws included)"] = (
-        f"{shared.group(1)} s"
-    )
+    MEASUREMENTS["default training run (core's shared time, live redraws included)"] = f"{shared} s"
     assert "bundled sample" in caption
     assert_no_error_box(page)
     # The README's picture: the book's default race, replacing the short run's screenshot.
@@ -308,7 +294,7 @@ def test_browser_expanders_draw_their_content_when_opened(server: str, page: Any
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Training: step", exact=False).wait_for(timeout=CHART_SECONDS)
     page.get_by_text("About: what this shows, and why").click()
-    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+    live_server.results_table(page).wait_for(timeout=TRAIN_SECONDS)
     page.get_by_text("What the experiment shows.", exact=False).wait_for(timeout=CHART_SECONDS)
     assert page.get_by_text("Stopped at step", exact=False).count() == 0
     assert_no_error_box(page)
@@ -360,7 +346,7 @@ def _crowd_races(browser: Any, server: str) -> None:
             page.get_by_role("button", name="Train").click()
         pages[-1].get_by_text(re.compile(r"number \d+ in line")).wait_for(timeout=CHART_SECONDS)
         for page, name in zip(pages, CROWD_INITIALIZERS, strict=True):
-            page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+            live_server.results_table(page).wait_for(timeout=TRAIN_SECONDS)
             assert core.INITIALIZERS[name].label in loss_legend(page), "its own race"
             assert_no_error_box(page)
         MEASUREMENTS[f"{CROWD} visitors pressing Train together (first click to last table)"] = (
@@ -383,7 +369,7 @@ def test_browser_page_in_chinese_and_japanese_runs_the_race(
     open_app(page, f"{server}/?lang={lang}&race.iterations=300")
     assert page.get_by_text(say("Activations, layer by layer")).count() == 1
     page.get_by_role("button", name=say("Train")).click()
-    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+    live_server.results_table(page).wait_for(timeout=TRAIN_SECONDS)
     page.get_by_text(say("Inside the race: what every layer does")).wait_for(timeout=CHART_SECONDS)
     assert (
         say("Layer {n}").split("{n}")[0]
@@ -417,7 +403,7 @@ def test_browser_page_fits_a_phone_before_and_after_a_race(
         open_app(page, f"{server}/?lang={lang}&race.iterations=60")
         wait_until_it_fits(page)
         page.get_by_role("button", name=say("Train")).click()
-        page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+        live_server.results_table(page).wait_for(timeout=TRAIN_SECONDS)
         page.get_by_text(say("Inside the race: what every layer does")).wait_for(
             timeout=CHART_SECONDS
         )
@@ -444,7 +430,7 @@ def test_browser_turning_a_phone_mid_race_keeps_the_race(server: str, browser: A
         progress.first.wait_for(timeout=TRAIN_SECONDS)
         page.set_viewport_size(PHONE)
         assert progress.count() == 1, "turned while the race trained"
-        page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TRAIN_SECONDS)
+        live_server.results_table(page).wait_for(timeout=TRAIN_SECONDS)
         assert page.get_by_text("the page reran while training").count() == 0
         wait_until_it_fits(page)  # the charts follow the phone's width
         assert_no_error_box(page)
