@@ -19,6 +19,7 @@ from core.network.mlp import (
     init_mlp,
     n_params,
     network_index,
+    networks_of,
     weight_views,
     zeros_like_grads,
 )
@@ -306,3 +307,27 @@ def test_rows_of_a_batch_add_up_to_the_whole_batch(rng: np.random.Generator) -> 
         parts_grad += backward(mlp, cache, dlogits).flat
     assert_allclose(parts_loss, loss, rtol=1e-12)
     assert_allclose(parts_grad, whole.flat, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch norm"])
+def test_networks_taken_out_of_a_stack_compute_as_they_did_in_it(batch_norm: bool) -> None:
+    """Networks 0 and 2 of a stack of 3, as a stack of their own (a race hands networks from
+    one worker's stack to another's): the same parameters, running statistics and outputs."""
+    rng = np.random.default_rng(0)
+    mlp, x = _tiny_net(rng, "tanh", n_nets=3, batch_norm=batch_norm)
+    if mlp.norm is not None:
+        for m in mlp.norm.running_means:
+            m[...] = rng.standard_normal(m.shape)
+    before = mlp.flat.copy()
+    two = networks_of(mlp, [0, 2])
+    assert two.n_nets == 2 and two.sizes == mlp.sizes
+    for mine, theirs in zip(two.params, mlp.params, strict=True):
+        np.testing.assert_array_equal(mine, theirs[[0, 2]])
+    if mlp.norm is not None and two.norm is not None:
+        np.testing.assert_array_equal(two.norm.running_means[0], mlp.norm.running_means[0][[0, 2]])
+    for training in (True, False):
+        logits, _ = forward(mlp, x, training=training)
+        mine, _ = forward(two, x, training=training)
+        assert_allclose(mine, logits[[0, 2]], rtol=1e-12)
+    two.flat[...] = 0  # a copy: the stack is untouched
+    np.testing.assert_array_equal(mlp.flat, before)

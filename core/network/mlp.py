@@ -239,6 +239,36 @@ def network_index(mlp: MLP) -> npt.NDArray[np.intp]:
     return index
 
 
+def network_mask(mlp: MLP, positions: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Which numbers of `mlp.flat` belong to the networks at `positions` of the stack: taken
+    in order, they are laid out as the `flat` of a stack of those networks alone."""
+    return np.isin(network_index(mlp), positions)
+
+
+def networks_of(mlp: MLP, positions: npt.ArrayLike) -> MLP:
+    """The networks at `positions` (increasing) of the stack, copied into a stack of their own
+    (batch norm's running statistics included)."""
+    positions = np.asarray(positions)
+    flat = mlp.flat[network_mask(mlp, positions)]
+    layout = _layout(flat, len(positions), mlp.sizes, mlp.norm is not None, mlp.linear_output)
+    norm = None
+    if mlp.norm is not None:
+        running = (
+            [m[positions] for m in mlp.norm.running_means],
+            [v[positions] for v in mlp.norm.running_vars],
+        )
+        norm = BatchNorm(layout["gammas"], layout["betas"], *running)
+    return MLP(
+        layout["weights"],
+        layout["biases"],
+        mlp.activation,
+        norm,
+        flat=flat,
+        blocks=layout["blocks"],
+        linear_output=mlp.linear_output,
+    )
+
+
 def first_layer_matrix(w0: FloatArray) -> FloatArray:
     """(K, fan_in, fan_out) → (fan_in, K·fan_out): the K first layers side by side, as a view
     (of W or W̃: the first layer's memory is laid out that way)."""

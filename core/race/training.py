@@ -45,6 +45,8 @@ from core.network.mlp import (
     init_mlp,
     moved_to,
     network_index,
+    network_mask,
+    networks_of,
 )
 from core.network.optim import OPTIMIZERS, Optimizer, make_optimizer
 from core.parallel import Meeting, with_one_blas_thread
@@ -614,10 +616,9 @@ class _Handover:
     def give(self, mlp: MLP, opt: Optimizer) -> None:
         """Write the source's networks (`mlp`, stepped by `opt`) into the targets; open the
         meeting."""
-        index = network_index(mlp)
         state = opt.state()
         for team, positions in self.targets:
-            mine = np.isin(index, positions)  # in the stack's order: the target's layout
+            mine = network_mask(mlp, positions)
             team.mlp.flat[...] = mlp.flat[mine]
             if team.carried is not None:
                 for carried, array in zip(team.carried, state, strict=True):
@@ -662,7 +663,7 @@ def _teams(run: _Run, n_workers: int) -> list[_Team]:
     with the teams that take over halfway (`_halves`)."""
     n_nets, batch_size = run.losses.shape[0], run.batch_size
     plan = _plan(n_nets, n_workers, batch_size=batch_size, batch_norm=run.batch_norm)
-    teams = [_make_team(run, group, members) for group, members in plan]
+    teams = [_make_team(run, group, _drawn(run, group), members) for group, members in plan]
     for source, receiver in _halves(plan, run.iterations, batch_norm=run.batch_norm):
         _hand_over(run, teams[source], teams[receiver], half=run.iterations // 2)
     return teams
@@ -690,29 +691,34 @@ def _halves(
 
 def _hand_over(run: _Run, source: _Team, receiver: _Team, *, half: int) -> None:
     """From step `half` + 1, `source`'s worker trains its networks but the last, and
-    `receiver`'s worker, once its own are done, the last one. (The two new teams are drawn
-    like any team, and the handover writes over their draw: one way to make a team.)"""
-    kept, given = source.nets[:-1], source.nets[-1:]
-    keep = _make_team(run, kept, 1, first=half + 1)
-    take = _make_team(run, given, 1, first=half + 1)
+    `receiver`'s worker, once its own are done, the last one. The two new teams start as
+    copies of the source's networks; the handover writes them over as they are at `half`."""
     n = len(source.nets)
+    kept, given = np.arange(n - 1), np.arange(n - 1, n)  # positions in the source's stack
+    keep = _make_team(run, source.nets[kept], networks_of(source.mlp, kept), 1, first=half + 1)
+    take = _make_team(run, source.nets[given], networks_of(source.mlp, given), 1, first=half + 1)
     source.last = half
-    handover = _Handover([(keep, np.arange(n - 1)), (take, np.arange(n - 1, n))])
+    handover = _Handover([(keep, kept), (take, given)])
     source.handover = take.arrival = handover
     source.then, receiver.then = keep, take
 
 
-def _make_team(run: _Run, group: IntArray, members: int, *, first: int = 1) -> _Team:
+def _drawn(run: _Run, group: IntArray) -> MLP:
     """The networks `group`, initialized (data-dependent ones rescaled on the race's LSUV
-    batch), with `members` workers' buffers, all that members share in `run.memory`; from
-    step `first` (a team formed halfway, whose parameters and optimizer state the handover
-    writes)."""
+    batch)."""
     _, *replicate_streams = run.seed_sequences
     init_rngs = [np.random.default_rng(replicate_streams[k % run.seeds]) for k in group]
     inits = [run.inits[k // run.seeds] for k in group]
     mlp = init_mlp(init_rngs, inits, run.sizes, run.activation, batch_norm=run.batch_norm)
     if run.lsuv_batch is not None:
         scale_networks(mlp, inits, run.lsuv_batch)
+    return mlp
+
+
+def _make_team(run: _Run, group: IntArray, mlp: MLP, members: int, *, first: int = 1) -> _Team:
+    """The networks `group`, stacked in `mlp`, with `members` workers' buffers, all that
+    members share in `run.memory`; from step `first` (a team formed halfway, whose parameters
+    and optimizer state the handover writes)."""
     memory = run.memory
     mlp = moved_to(mlp, memory.empty(mlp.flat.shape, mlp.flat.dtype))
     rows = _slices(run.batch_size, members)
