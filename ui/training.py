@@ -119,7 +119,7 @@ def _train(cfg: TrainConfig, data: core.Dataset, places: RacePlaces) -> TrainRun
     labels = race_labels(cfg)
     bar = progress.progress(0.0, text=progress_text(0, cfg.iterations, 0.0))
     last_bar = last_draw = 0.0
-    last_inside = time.perf_counter()  # the first view inside comes after 8 s
+    last_inside = time.perf_counter()  # the first views inside: INSIDE_REDRAW_SECONDS in
 
     def on_progress(p: core.TrainProgress) -> None:
         nonlocal last_bar, last_draw, last_inside
