@@ -262,29 +262,28 @@ def render_sweep(cfg: ForwardConfig) -> None:
 
 
 def render_layer_details(view: ForwardView, width: int) -> None:
-    """The per-layer statistics next to the chosen initializer's formula."""
-    table, formula = st.columns([5, 2], gap="large")  # wide enough for all eight columns
-    with table:
-        show_table(view.stats, STATS_COLUMNS, "layer-stats")
-        numbers = view.stats.drop(columns="Layer").to_numpy(dtype=float)
-        if not np.isfinite(numbers).all():
-            st.caption(
-                ":material/info: "
-                + _(
-                    "∞ marks a value beyond the float range (an overflow), and an empty cell a "
-                    "value that could not be computed below one."
-                )
-            )
-    with formula:
-        st.markdown(
-            _("**Initial weights:** {label}").format(label=initializer_label(view.initializer))
-        )
-        st.latex(view.initializer.formula)
+    """The per-layer statistics, then the chosen initializer's formula. The table has the
+    page's whole width: beside the formula, a 1,280-px window hid its last column in every
+    language (its eight headings need 600-710 px)."""
+    show_table(view.stats, STATS_COLUMNS, "layer-stats")
+    numbers = view.stats.drop(columns="Layer").to_numpy(dtype=float)
+    if not np.isfinite(numbers).all():
         st.caption(
-            _("Here Var(W) = {variance}, with n_in = {width} inputs per unit.").format(
-                variance=f"{view.weight_variance:.3g}", width=f"{width:,}"
+            ":material/info: "
+            + _(
+                "∞ marks a value beyond the float range (an overflow), and an empty cell a "
+                "value that could not be computed below one."
             )
         )
+    st.markdown(
+        _("**Initial weights:** {label}").format(label=initializer_label(view.initializer))
+    )
+    st.latex(view.initializer.formula)
+    st.caption(
+        _("Here Var(W) = {variance}, with n_in = {width} inputs per unit.").format(
+            variance=f"{view.weight_variance:.3g}", width=f"{width:,}"
+        )
+    )
     render_frameworks(view)
 
 

@@ -39,6 +39,12 @@ TRAIN_SECONDS = 300_000
 SCREENSHOTS = (ROOT / "docs",) if os.environ.get("INITLAB_UPDATE_SCREENSHOT") == "1" else ()
 VIEWPORT = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+# How far the first table's columns reach past its visible width (it scrolls sideways there).
+TABLE_OVERFLOW = """() => {
+  const grid = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
+  return grid === null ? null : grid.scrollWidth - grid.clientWidth;
+}"""
 # stMain scrolls, not the document: what is wider than the window widens stMain's scroll area.
 MAIN_OVERFLOW = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -414,6 +420,26 @@ def test_browser_page_fits_a_phone_before_and_after_a_race(
         wait_until_it_fits(page)
         assert_no_error_box(page)
         page.screenshot(path=str(tmp_path / f"phone-{lang}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_browser_layer_table_shows_every_column_on_a_laptop(
+    server: str, browser: Any, lang: str
+) -> None:
+    """In a 1,280-px window, with the sidebar open, the per-layer table shows all eight
+    columns in every language: none hides behind a sideways scroll."""
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+        open_app(page, f"{server}/?lang={lang}")
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=CHART_SECONDS)
+        try:
+            page.wait_for_function(f"() => ({TABLE_OVERFLOW})() === 0", timeout=CHART_SECONDS)
+        except sync_api.TimeoutError:
+            overflow = page.evaluate(TABLE_OVERFLOW)
+            pytest.fail(f"the layer table's columns reach {overflow} px past its width")
     finally:
         context.close()
 
