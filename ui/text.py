@@ -60,12 +60,6 @@ TRAINING_CAPTION = N_(
     "line is their mean and the shaded band runs from the lowest seed to the highest."
 )
 
-TIME_NOTE = N_(
-    "All networks train together (stacked, and split over the CPU cores), so the time shown "
-    "is the shared wall time of the whole race, not a per-network measurement."
-)
-
-
 UNITS_CAPTION = N_(
     "A layer whose units start identical (zeros or any constant init) stays at 1 distinct "
     "unit: they get identical gradients, so n units compute what one would (the book's §6.2.1). "
