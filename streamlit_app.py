@@ -33,6 +33,9 @@ from ui.export import chart_downloads, config_link, table_download
 from ui.frames import (
     DEPTH_SERIES,
     LOG_STD_CLIP,
+    RESULT_COLUMNS,
+    STATS_COLUMNS,
+    ColumnFormats,
     ForwardView,
     diverged_labels,
     framework_frame,
@@ -40,7 +43,7 @@ from ui.frames import (
     results_frame,
     units_frame,
 )
-from ui.i18n import N_, _, join_clauses, join_list, ngettext
+from ui.i18n import _, join_clauses, join_list, ngettext
 from ui.inside_view import render_inside
 from ui.labels import SCALE_LABELS, activation_label, initializer_label
 from ui.limits import (
@@ -66,46 +69,20 @@ from ui.widgets import (
 )
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
-# Table columns: (format, help) by the frame's column name; names and help are translated
-# where the table is drawn.
-STATS_COLUMNS = {
-    "Mean": ("%.3g", None),
-    "Std": ("%.3g", None),
-    "Saturated": (
-        "percent",
-        N_("Share of values where the slope f'(z) is below 5 percent of its maximum"),
-    ),
-    "Dead units": (
-        "percent",
-        N_(
-            "Share of units inactive for every input (saturated for every sample): they pass no "
-            "gradient"
-        ),
-    ),
-    "Exact zeros": ("percent", None),
-    "Gradient std": ("%.3g", N_("Std of the back-propagated gradient ∂L/∂z at this layer")),
-    "Weight-gradient std": ("%.3g", N_("Std of the gradient ∂L/∂W of this layer's weights")),
-}
 DEPTH_LABELS = tuple(label for label, _field in DEPTH_SERIES)
-RESULT_COLUMNS = {
-    "Final loss": (
-        "%.3f",
-        N_("Smoothed training loss at the last step (with several seeds, their mean)"),
-    ),
-    "Test accuracy": ("percent", N_("With several seeds, the mean of those that did not diverge")),
-}
 # Kept in the CSV, not shown: the label says the key in words, and the caption under the table
 # the race's shared time (in Japanese, that column pushed the table past a 1,280-px window).
 HIDDEN_COLUMNS = ("Key", "Time (s, shared)")
 URL_NOTICES_KEY = "url_notices"
 
 
-def show_table(df: pd.DataFrame, columns: dict[str, tuple[str, str | None]], name: str) -> None:
+def show_table(df: pd.DataFrame, columns: ColumnFormats, name: str) -> None:
     """A frame as a table in the reader's language, with its CSV download (same headings)."""
     shown = df.rename(columns=_)
     config: dict[str, object] = {
         _(column): st.column_config.NumberColumn(format=fmt, help=_(hint) if hint else None)
         for column, (fmt, hint) in columns.items()
+        if fmt or hint
     }
     config |= {_(column): None for column in HIDDEN_COLUMNS}  # kept in the CSV
     st.dataframe(shown, hide_index=True, column_config=config)
@@ -276,9 +253,7 @@ def render_layer_details(view: ForwardView, width: int) -> None:
                 "value that could not be computed below one."
             )
         )
-    st.markdown(
-        _("**Initial weights:** {label}").format(label=initializer_label(view.initializer))
-    )
+    st.markdown(_("**Initial weights:** {label}").format(label=initializer_label(view.initializer)))
     st.latex(view.initializer.formula)
     st.caption(
         _("Here Var(W) = {variance}, with n_in = {width} inputs per unit.").format(

@@ -345,6 +345,7 @@ def test_app_short_training_run_draws_one_curve_per_initializer(raced: AppTest) 
     table = at.dataframe[-1].value
     assert list(table["Initializer"]) == [core.INITIALIZERS[name].label for name in SHORT_RACE]
     assert {"Final loss", "Test accuracy", "Status", "Time (s, shared)"} <= set(table.columns)
+    assert set(frames.RESULT_COLUMNS) <= set(table.columns)  # every format finds its column
     assert (table["Status"] == "trained").all()
     assert table["Test accuracy"].between(0, 1).all()
     assert "shared wall time" in texts(at.caption)

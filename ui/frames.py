@@ -48,16 +48,41 @@ def gradient_histogram_frame(result: core.ForwardResult) -> pd.DataFrame:
     )
 
 
-STATS_COLUMNS = (  # catalog messages: the table is shown, and downloaded, translated
-    N_("Layer"),
-    N_("Mean"),
-    N_("Std"),
-    N_("Saturated"),
-    N_("Dead units"),
-    N_("Exact zeros"),
-    N_("Gradient std"),
-    N_("Weight-gradient std"),
-)
+# A table's columns, declared once: heading (a catalog message: the table is shown, and
+# downloaded, translated) → how its numbers read on the page, (format, help); (None, None)
+# leaves Streamlit's own.
+ColumnFormats = Mapping[str, tuple[str | None, str | None]]
+
+STATS_COLUMNS: ColumnFormats = {
+    N_("Layer"): (None, None),
+    N_("Mean"): ("%.3g", None),
+    N_("Std"): ("%.3g", None),
+    N_("Saturated"): (
+        "percent",
+        N_("Share of values where the slope f'(z) is below 5 percent of its maximum"),
+    ),
+    N_("Dead units"): (
+        "percent",
+        N_(
+            "Share of units inactive for every input (saturated for every sample): they pass no "
+            "gradient"
+        ),
+    ),
+    N_("Exact zeros"): ("percent", None),
+    N_("Gradient std"): ("%.3g", N_("Std of the back-propagated gradient ∂L/∂z at this layer")),
+    N_("Weight-gradient std"): ("%.3g", N_("Std of the gradient ∂L/∂W of this layer's weights")),
+}
+# The race's table (`results_frame`); its other columns are text, or hidden on the page.
+RESULT_COLUMNS: ColumnFormats = {
+    N_("Final loss"): (
+        "%.3f",
+        N_("Smoothed training loss at the last step (with several seeds, their mean)"),
+    ),
+    N_("Test accuracy"): (
+        "percent",
+        N_("With several seeds, the mean of those that did not diverge"),
+    ),
+}
 
 
 def stats_frame(result: core.ForwardResult) -> pd.DataFrame:
