@@ -14,8 +14,8 @@ units, 1,000 samples) and a few other settings, split into its parts:
 - theory: the variance-propagation theory (a call takes it from a cache after the first call
   of its settings);
 
-- GEMMs: the matrix products of forward and backward alone, on arrays of the experiment's
-  shapes, in its order and its precision: the floor below which no rewrite of the rest can
+- GEMMs: the matrix products of forward and backward alone (`train_speed.step_products`), on
+  the experiment's own network and buffers: the floor below which no rewrite of the rest can
   bring a call (the backward pass skips the input's gradient: 3 × layers − 1 products);
 
 their sum (`parts`: forward, backward, extremes and stats, what a call does besides copying
@@ -52,12 +52,13 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import core
+from benchmarks.train_speed import step_products
 from core import forward_pass as fp
 from core.forward.sweep import depth_sweep
 from core.forward.theory import predicted_stds
 from core.network.activations import get_activation
 from core.network.initializers import Initializer, get_initializer, normal_std
-from core.network.mlp import forward
+from core.network.mlp import forward, zeros_like_grads
 
 TARGET_MS = 5.0  # the whole call at the page's default
 SETTINGS: list[tuple[str, str | Initializer, dict]] = [  # the page's default first
@@ -107,30 +108,6 @@ def cold_call(activation: str, initializer: str | Initializer, kwargs: dict) -> 
     return fp.activation_histograms(activation, initializer, **kwargs)
 
 
-def products_alone(
-    n_layers: int, width: int, n_samples: int, dtype: np.dtype
-) -> Callable[[], None]:
-    """The experiment's matrix products and nothing else: per layer x̃ @ W̃ forward, then
-    backward x̃ᵀ δ for every layer and δ Wᵀ for all but the first, on arrays of its shapes (x̃
-    carries the bias' column of ones, as `core.network.mlp` lays it out)."""
-    rng = np.random.default_rng(0)
-    inputs = rng.standard_normal((n_layers, n_samples, width + 1), dtype=dtype)
-    weights = rng.standard_normal((n_layers, width + 1, width), dtype=dtype)
-    deltas = rng.standard_normal((n_layers, n_samples, width), dtype=dtype)
-    z, weight_grad = np.empty((n_samples, width), dtype), np.empty((width + 1, width), dtype)
-    input_grad = np.empty((n_samples, width), dtype)
-
-    def products() -> None:
-        for layer in range(n_layers):
-            np.matmul(inputs[layer], weights[layer], out=z)
-        for layer in reversed(range(n_layers)):
-            np.matmul(inputs[layer].T, deltas[layer], out=weight_grad)
-            if layer:
-                np.matmul(deltas[layer], weights[layer, :width].T, out=input_grad)
-
-    return products
-
-
 def parts(
     activation: str, initializer: str | Initializer, kwargs: dict
 ) -> dict[str, Callable[[], object]]:
@@ -147,6 +124,11 @@ def parts(
     weights = functools.partial(fp._drawn, init_ss, init, act, sizes, dtype, batch_norm)
 
     mlp, cache = fp._network(init_ss, init, act, x, n_layers, batch_norm=batch_norm)
+    # The same network with buffers of its own for its products alone, which write over the
+    # z and ∂L/∂z that the other parts read (without batch norm: its products are the same).
+    product_mlp, product_cache = fp._network(init_ss, init, act, x, n_layers, batch_norm=False)
+    assert product_mlp is not None
+    product_grads = zeros_like_grads(product_mlp)
     buffers = fp._Buffers()
     buffers.keep(mlp, cache)
     buffers.scratch(x)
@@ -167,7 +149,7 @@ def parts(
         "extremes": lambda: fp._extremes(cache),
         "stats": lambda: stats(buffers),
         "theory": lambda: predicted_stds(act, init.variance(width, width), n_layers, width),
-        "GEMMs": products_alone(n_layers, width, n_samples, dtype),
+        "GEMMs": functools.partial(step_products, product_mlp, product_cache, product_grads),
         "call": lambda: fp.activation_histograms(activation, initializer, **kwargs),
         "new seed": functools.partial(cold_call, activation, initializer, kwargs),
         "page": lambda: core.activation_histograms(activation, initializer, **kwargs),

@@ -258,8 +258,10 @@ def _phases(data: core.Dataset, sizes: tuple[int, ...], batch: int, steps: int) 
     return {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
 
 
-def _gemms(mlp: MLP, cache: Cache, grads: Grads) -> None:
-    """One step's products alone, on the step's own buffers (after a forward pass)."""
+def step_products(mlp: MLP, cache: Cache, grads: Grads) -> None:
+    """One step's products alone, on the step's own buffers (after a forward pass): per layer
+    x̃ @ W̃, then x̃ᵀ dz of every layer and dz Wᵀ of all but the first, as `core.network.mlp`'s
+    forward and backward take them. Writes over the buffers' z and dz."""
     np.matmul(cache.inputs[0], first_layer_matrix(mlp.blocks[0]), out=cache.z_buffers[0])
     for layer in range(1, len(mlp.blocks)):
         np.matmul(cache.inputs[layer], mlp.blocks[layer], out=cache.z_buffers[layer])
@@ -282,7 +284,7 @@ def gemm_seconds(steps: int) -> float:
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(steps):
-            _gemms(mlp, cache, grads)
+            step_products(mlp, cache, grads)
         rounds.append((time.perf_counter() - start) / steps)
     return statistics.median(rounds)
 
