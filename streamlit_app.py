@@ -32,6 +32,7 @@ from ui.errors import guarded, show_refusal
 from ui.export import chart_downloads, config_link, table_download
 from ui.frames import (
     DEPTH_SERIES,
+    HIDDEN_COLUMNS,
     LOG_STD_CLIP,
     RESULT_COLUMNS,
     STATS_COLUMNS,
@@ -70,9 +71,6 @@ from ui.widgets import (
 
 ZERO_SPIKE_HINT = 0.3  # suggest hiding zeros when a layer has more than this share of them
 DEPTH_LABELS = tuple(label for label, _field in DEPTH_SERIES)
-# Kept in the CSV, not shown: the label says the key in words, and the caption under the table
-# the race's shared time (in Japanese, that column pushed the table past a 1,280-px window).
-HIDDEN_COLUMNS = ("Key", "Time (s, shared)")
 URL_NOTICES_KEY = "url_notices"
 
 
