@@ -131,9 +131,7 @@ def chart_alone(browser: Any) -> dict[str, list[float]]:
 def one_round(browser: Any, warm: int, moves: int) -> dict[str, list[float]]:
     """A fresh server: a cold load, `warm` warm loads, `moves` slider moves, one race, and the
     server's peak memory."""
-    seen: dict[str, list[float]] = {
-        "cold": [], "warm": [], "slider": [], "race": [], "training": []
-    }  # fmt: skip
+    seen: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "slider", "race", "training")}
     with (
         tempfile.TemporaryDirectory() as tmp,
         streamlit_server(Path(tmp), Path(tmp) / "streamlit.log") as (url, pid),
