@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 import core
 from core.data.mnist import DownloadProgress
 from ui import charts, text
+from ui.cells import drawn_columns
 from ui.compute import SWEEP_SAMPLES, cached_forward_view, cached_sweep_view, load_dataset
 from ui.config import ForwardConfig, TrainConfig
 from ui.controls import (
@@ -75,15 +76,12 @@ URL_NOTICES_KEY = "url_notices"
 
 
 def show_table(df: pd.DataFrame, columns: ColumnFormats, name: str) -> None:
-    """A frame as a table in the reader's language, with its CSV download (same headings)."""
+    """A frame as a table in the reader's language, with its CSV download (same headings, the
+    numbers as computed)."""
     shown = df.rename(columns=_)
-    config: dict[str, object] = {
-        _(column): st.column_config.NumberColumn(format=fmt, help=_(hint) if hint else None)
-        for column, (fmt, hint) in columns.items()
-        if fmt or hint
-    }
+    drawn, config = drawn_columns(shown, columns)
     config |= {_(column): None for column in HIDDEN_COLUMNS}  # kept in the CSV
-    st.dataframe(shown, hide_index=True, column_config=config)
+    st.dataframe(drawn, hide_index=True, column_config=config)
     table_download(shown, name)
 
 
@@ -247,8 +245,8 @@ def render_layer_details(view: ForwardView, width: int) -> None:
         st.caption(
             ":material/info: "
             + _(
-                "∞ marks a value beyond the float range (an overflow), and an empty cell a "
-                "value that could not be computed below one."
+                "∞ marks a value beyond the float range (an overflow), and None a value "
+                "that could not be computed below one."
             )
         )
     st.markdown(_("**Initial weights:** {label}").format(label=initializer_label(view.initializer)))

@@ -493,6 +493,21 @@ def test_app_backward_view_draws_one_gradient_histogram_per_layer(at: AppTest) -
         assert np.isfinite(table[column]).all() and (table[column] > 0).all()
 
 
+def test_app_table_gives_exploding_activations_in_three_digits(at: AppTest) -> None:
+    """ReLU with std 10 over 20 layers: the activations grow past 10^30, which the browser's
+    number column shows as raw digits or as an error; the table gives them as "%.3g" text,
+    and the layers it could compute still as numbers."""
+    at.query_params.update(
+        {"fwd.activation": "relu", "fwd.init": "custom", "fwd.std": "10", "fwd.layers": "20"}
+    )
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert table["Mean"].str.fullmatch(r"\d{1,3}(\.\d+)?(e\+\d\d)?").all()  # 3 digits
+    assert "e+3" in table["Mean"].iloc[-1]
+    assert table["Saturated"].between(0, 1).all(), "a column within range stays numbers"
+
+
 def test_app_std_vs_depth_has_measured_and_predicted_series_per_layer(at: AppTest) -> None:
     at.query_params.update(
         {
